@@ -1,0 +1,67 @@
+"""Atomic output: every file the package writes goes through here.
+
+A reader never sees a half-written file: we write to a temporary file in the same folder and
+``os.replace`` it into place (atomic on POSIX within one file system).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> Path:
+    """Call ``write(tmp_path)`` then move ``tmp_path`` onto ``path``; clean up on failure."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        write(tmp_path)
+        os.replace(tmp_path, target)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def write_text(path: str | os.PathLike, text: str) -> Path:
+    return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def write_json(path: str | os.PathLike, obj: Any) -> Path:
+    return write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, default=_json_default) + "\n")
+
+
+def write_frame(path: str | os.PathLike, frame, *, index: bool = True) -> Path:
+    """Write a DataFrame as .parquet or .csv (by suffix), atomically."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".parquet":
+        return atomic_write(path, lambda p: frame.to_parquet(p, index=index))
+    if suffix == ".csv":
+        return atomic_write(path, lambda p: frame.to_csv(p, index=index))
+    raise ValueError(f"output file {path}: unsupported suffix {suffix!r}; use .parquet or .csv")
+
+
+def _json_default(obj: Any):
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating,)):
+        return float(obj)
+    if isinstance(obj, (np.bool_,)):
+        return bool(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, (pd.Timestamp,)):
+        return obj.isoformat()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serializable: {type(obj).__name__}")

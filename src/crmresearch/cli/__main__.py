@@ -1,0 +1,5 @@
+import sys
+
+from crmresearch.cli import main
+
+sys.exit(main())

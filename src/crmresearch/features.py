@@ -388,7 +388,7 @@ def _row_accounting(src: _Source, start: pd.Timestamp | None, end: pd.Timestamp)
         "in_window": int(n - after - n_before),
         "before_start": int(n_before),
         "after_end": int(after),
-        "first_date": None if first is None else pd.Timestamp(first),
+        "first_date": None if first is None else pd.Timestamp(first),  # popped by the caller
     }
 
 
@@ -501,9 +501,10 @@ def customer_features(
             result[name] = result[name].astype("float64")
     result = result[chosen]
     result.attrs = {
+        # Plain strings and ints, so that the attrs survive to_parquet (JSON metadata).
         "window": {
-            "start": window_start,
-            "end": end_ts,
+            "start": f"{window_start:%Y-%m-%d}",
+            "end": f"{end_ts:%Y-%m-%d}",
             "days": int((end_ts - window_start).days) + 1,
             "start_given": start_ts is not None,
         },
@@ -708,7 +709,7 @@ def holdout_outcomes(log: Any, *, start: Any, end: Any, customers: Iterable) -> 
     out["revenue"] = counts["revenue"].reindex(index).fillna(0.0).astype("float64")
     out["churned"] = out["purchases"].eq(0)
     out.attrs = {
-        "window": {"start": start_ts, "end": end_ts},
+        "window": {"start": f"{start_ts:%Y-%m-%d}", "end": f"{end_ts:%Y-%m-%d}"},
         "rows": {
             "given_customers": int(counts.loc[known, "purchases"].sum()),
             "other_customers": int(counts.loc[~known, "purchases"].sum()),

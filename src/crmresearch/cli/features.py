@@ -1,0 +1,218 @@
+"""``crmresearch features PATH --end DATE --out FILE``: customer indicators for a window."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from crmresearch._io import write_frame, write_text
+from crmresearch.features import (
+    INDICATORS,
+    available_configs,
+    customer_features,
+    describe_features,
+    load_config,
+)
+
+HELP = "compute customer indicators (RFM, tenure, regularity, profit, credit, ...) for a window"
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "features",
+        help=HELP,
+        description=(
+            "Compute one row of indicators per customer active in the window START..END (dates, "
+            "both inclusive; no START = from the first date in the log). Indicators whose columns "
+            "the log lacks are skipped and listed. PATH is a transaction file (CSV, delimited "
+            "text or Parquet; validated like `crmresearch validate`), 'cdnow' for the bundled "
+            "CDNOW log, or 'synthetic' for generated data. Indicators: " + ", ".join(INDICATORS)
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("path", metavar="PATH", help="transaction file, 'cdnow' or 'synthetic'")
+    parser.add_argument("--end", required=True, metavar="DATE", help="last day of the window")
+    parser.add_argument("--start", default=None, metavar="DATE", help="first day of the window")
+    parser.add_argument(
+        "--config",
+        default=None,
+        metavar="NAME|FILE",
+        help=f"index system whose indicators to compute ({', '.join(available_configs())} or a "
+        ".yaml file); default: every indicator the log allows",
+    )
+    parser.add_argument(
+        "--indicators",
+        default=None,
+        metavar="A,B",
+        help="comma-separated indicator names; a requested indicator whose column is missing "
+        "is an error",
+    )
+    parser.add_argument(
+        "--out", required=True, metavar="FILE", help="output table (.parquet or .csv)"
+    )
+    parser.add_argument(
+        "--summary", default=None, metavar="FILE.md", help="also write a Markdown summary table"
+    )
+    parser.add_argument(
+        "--columns",
+        metavar="MAP",
+        default=None,
+        help="map the file's column names onto canonical ones, e.g. cust=customer_id,dt=date",
+    )
+    parser.add_argument("--date-format", metavar="FMT", default=None, help="strptime format")
+    parser.add_argument("--sep", metavar="S", default=None, help="field delimiter")
+    parser.add_argument("--encoding", metavar="E", default=None, help="text encoding")
+    parser.add_argument(
+        "--direct",
+        action="store_true",
+        help="scan a Parquet/CSV file with canonical columns directly in DuckDB (out of core, "
+        "for logs larger than memory; rows are not validated one by one)",
+    )
+    parser.add_argument(
+        "--customers", type=int, default=5000, help="customers for PATH 'synthetic'"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed for PATH 'synthetic'")
+    parser.set_defaults(func=run)
+
+
+def _load(args: argparse.Namespace):
+    key = args.path.lower()
+    if key == "cdnow":
+        from crmresearch.datasets import load_cdnow
+
+        return load_cdnow()
+    if key == "synthetic":
+        from crmresearch.datasets import make_crm_data
+
+        return make_crm_data(n_customers=args.customers, seed=args.seed).transactions
+    if args.direct:
+        return Path(args.path)
+    from crmresearch.data import parse_column_mapping, read_transactions
+
+    sep = "\t" if args.sep in ("\\t", "tab") else args.sep
+    log = read_transactions(
+        args.path,
+        columns=parse_column_mapping(args.columns),
+        date_format=args.date_format,
+        encoding=args.encoding,
+        sep=sep,
+    )
+    if log.n_rejected:
+        print(
+            f"{log.n_rejected:,} of {log.n_read:,} rows rejected by validation "
+            "(see `crmresearch validate --rejected FILE`)"
+        )
+    return log
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.indicators and args.config:
+        raise ValueError("give either --indicators or --config, not both")
+    indicators = None
+    if args.indicators:
+        indicators = [s.strip() for s in args.indicators.split(",") if s.strip()]
+    if Path(args.out).suffix.lower() not in (".parquet", ".csv"):
+        raise ValueError(f"--out {args.out}: use a .parquet or .csv file name")
+    config = load_config(args.config) if args.config else None
+    t0 = time.perf_counter()
+    print(f"reading {args.path} ...", file=sys.stderr)
+    log = _load(args)
+    print("aggregating in DuckDB ...", file=sys.stderr)
+    if config is not None:
+        # The config's indicators are wanted, not demanded: missing columns skip, not fail.
+        wanted = customer_features(log, start=args.start, end=args.end)
+        keep = [c for c in wanted.columns if c in config.indicators]
+        skipped = {k: v for k, v in wanted.attrs["skipped"].items() if k in config.indicators}
+        attrs = {**wanted.attrs, "skipped": skipped}
+        features = wanted[keep]
+        features.attrs = attrs
+    else:
+        features = customer_features(log, start=args.start, end=args.end, indicators=indicators)
+    elapsed = time.perf_counter() - t0
+    write_frame(args.out, features)
+    window = features.attrs["window"]
+    rows = features.attrs["rows"]
+    print(
+        f"window {window['start']} .. {window['end']} ({window['days']} days); "
+        f"rows: {rows['read']:,} read, {rows['in_window']:,} in window, "
+        f"{rows['before_start']:,} before start, {rows['after_end']:,} after end"
+    )
+    print(f"customers: {len(features):,}")
+    print(f"indicators ({features.shape[1]}): {', '.join(features.columns)}")
+    skipped = features.attrs["skipped"]
+    if skipped:
+        print(f"skipped ({len(skipped)}):")
+        for name, reason in skipped.items():
+            print(f"  {name}: {reason}")
+    else:
+        print("skipped: none")
+    for name, n in features.attrs["undefined"].items():
+        print(f"undefined: {name} is NaN for {n:,} customers (see its definition)")
+    for note in features.attrs["notes"]:
+        print(f"note: {note}")
+    print(f"wrote {args.out} in {elapsed:.1f} s")
+    if args.summary:
+        write_text(args.summary, summary_markdown(features, source=args.path))
+        print(f"wrote {args.summary}")
+    return 0
+
+
+def summary_markdown(features: pd.DataFrame, *, source: str = "") -> str:
+    """A readable per-indicator summary (labels, units, count, mean, sd, min, quartiles, max)."""
+    window = features.attrs.get("window", {})
+    rows = features.attrs.get("rows", {})
+    desc = describe_features(features)
+    lines = ["# Customer indicators", ""]
+    if source:
+        lines.append(f"- Source: `{source}`")
+    if window:
+        lines.append(
+            f"- Window: {window['start']} to {window['end']} "
+            f"(both inclusive, {window['days']} days)"
+        )
+    if rows:
+        lines.append(
+            f"- Rows: {rows['read']:,} read, {rows['in_window']:,} in the window, "
+            f"{rows['before_start']:,} before it (used for tenure only), "
+            f"{rows['after_end']:,} after its end (not used)"
+        )
+    lines.append(f"- Customers active in the window: {len(features):,}")
+    skipped = features.attrs.get("skipped", {})
+    if skipped:
+        lines.append("- Skipped: " + "; ".join(f"`{k}` ({v})" for k, v in skipped.items()))
+    for note in features.attrs.get("notes", []):
+        lines.append(f"- Note: {note}")
+    lines += [
+        "",
+        "| indicator | label | 中文 | unit | dir. | count | missing | mean | sd | min | 25% | "
+        "median | 75% | max |",
+        "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, r in desc.iterrows():
+        direction = {1: "+", -1: "−"}.get(int(r["direction"]), "")
+        stats = " | ".join(_fmt(r[k]) for k in ("mean", "sd", "min", "q25", "median", "q75", "max"))
+        lines.append(
+            f"| `{name}` | {r['label_en']} | {r['label_zh']} | {r['unit']} | {direction} | "
+            f"{int(r['count']):,} | {int(r['missing']):,} | {stats} |"
+        )
+    lines += ["", "Direction: + benefit (more is better), − cost (less is better).", ""]
+    lines += ["## Definitions", ""]
+    for name in desc.index:
+        if name in INDICATORS:
+            lines.append(f"- `{name}`: {INDICATORS[name].description}")
+    return "\n".join(lines) + "\n"
+
+
+def _fmt(x: float) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    if float(x).is_integer():
+        return f"{x:.0f}"
+    return f"{x:.3g}" if abs(x) < 1 else f"{x:.2f}"

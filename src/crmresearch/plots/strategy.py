@@ -1,0 +1,150 @@
+"""Figures for strategy effectiveness: forest plot, event study, policy values, power curves."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from crmresearch.plots.style import TIER_COLORS, new_figure
+
+__all__ = ["forest_plot", "event_study_plot", "policy_value_plot", "power_curve_plot"]
+
+
+def forest_plot(effects, *, title: str | None = None, unit: str | None = None):
+    """Per-tier effects with confidence intervals (one row per tier × arm, overall last).
+
+    Parameters
+    ----------
+    effects : TierEffects (from ``strategy.effect_by_tier``) or its ``.table``.
+    unit : label of the outcome unit for the x axis (default: the outcome name).
+    """
+    table = effects.table if hasattr(effects, "table") else pd.DataFrame(effects)
+    outcome = getattr(effects, "outcome", "outcome")
+    arms = list(dict.fromkeys(table["arm"]))
+    labels = [
+        f"{t}" if len(arms) == 1 else f"{t} · {a}"
+        for t, a in zip(table["tier"], table["arm"], strict=True)
+    ]
+    fig, ax = new_figure(7.0, max(2.5, 0.45 * len(table) + 1.4))
+    ypos = np.arange(len(table))[::-1]
+    for i, (y, row) in enumerate(zip(ypos, table.itertuples(), strict=True)):
+        overall = str(row.tier) == "overall"
+        color = "black" if overall else TIER_COLORS[i % len(TIER_COLORS)]
+        ax.errorbar(
+            row.effect,
+            y,
+            xerr=[[row.effect - row.ci_low], [row.ci_high - row.effect]],
+            fmt="D" if overall else "o",
+            color=color,
+            capsize=3,
+            markersize=7 if overall else 6,
+        )
+    ax.axvline(0, color="grey", lw=1, ls="--")
+    ax.set_yticks(ypos, labels)
+    level = int(round(100 * (1 - getattr(effects, "alpha", 0.05))))
+    ax.set_xlabel(f"effect on {outcome} ({unit or 'outcome units'} per customer), {level} % CI")
+    ax.set_ylabel("tier")
+    ax.set_title(title or f"Strategy effect by tier: {outcome}")
+    return fig
+
+
+def event_study_plot(did, *, tier=None, title: str | None = None):
+    """Event-study leads and lags (relative period, reference −1) with CIs, per tier.
+
+    Parameters
+    ----------
+    did : DiDResult from ``strategy.diff_in_diff``.
+    tier : one tier label or a list; default all tiers in the result (overall in black).
+    """
+    es = did.event_study
+    tiers = list(dict.fromkeys(es["tier"]))
+    if tier is not None:
+        tiers = [tier] if not isinstance(tier, (list, tuple)) else list(tier)
+    fig, ax = new_figure()
+    width = 0.8 / max(1, len(tiers))
+    for i, t in enumerate(tiers):
+        sub = es[es["tier"] == t].sort_values("rel_period")
+        x = sub["rel_period"].to_numpy() + (i - (len(tiers) - 1) / 2) * width
+        color = "black" if str(t) == "overall" else TIER_COLORS[i % len(TIER_COLORS)]
+        ax.errorbar(
+            x,
+            sub["effect"],
+            yerr=[sub["effect"] - sub["ci_low"], sub["ci_high"] - sub["effect"]],
+            fmt="o-",
+            capsize=2,
+            color=color,
+            label=str(t),
+        )
+    ax.axhline(0, color="grey", lw=1, ls="--")
+    ax.axvline(-0.5, color="grey", lw=1, ls=":")
+    ax.set_xlabel(f"periods relative to roll-out ({did.freq}; −1 = reference)")
+    ax.set_ylabel(f"effect on {did.outcome} per customer and period")
+    ax.set_title(title or "Event study: leads (pre-trends) and lags")
+    ax.legend(title="tier", fontsize="small")
+    return fig
+
+
+def policy_value_plot(policies, *, title: str | None = None):
+    """Estimated value (mean outcome per customer) of each targeting rule with bootstrap CIs."""
+    table = policies.table
+    fig, ax = new_figure(7.0, max(2.5, 0.45 * len(table) + 1.4))
+    ypos = np.arange(len(table))[::-1]
+    ax.errorbar(
+        table["value"],
+        ypos,
+        xerr=[table["value"] - table["ci_low"], table["ci_high"] - table["value"]],
+        fmt="o",
+        color=TIER_COLORS[1],
+        capsize=3,
+    )
+    ax.set_yticks(ypos, table["rule"])
+    ax.set_xlabel(f"expected {policies.outcome} per customer under the rule (IPW)")
+    ax.set_ylabel("targeting rule")
+    ax.set_title(title or "Value of targeting rules")
+    return fig
+
+
+def power_curve_plot(
+    sizes,
+    *,
+    sd: float = 1.0,
+    alpha: float = 0.05,
+    effects=None,
+    ratio: float = 1.0,
+    title: str | None = None,
+):
+    """Power against effect size for each tier's sample size (two-sided t test).
+
+    Parameters
+    ----------
+    sizes : mapping tier -> n treated (control = ``ratio`` × n treated), or the output of
+        ``strategy.power_table`` (uses its ``n_treated``/``n_control`` and ``sd``).
+    sd : outcome SD (absolute effects on the x axis are divided by it).
+    effects : grid of absolute effects (default 0 … 3·MDE of the smallest tier).
+    """
+    from statsmodels.stats.power import TTestIndPower
+
+    if isinstance(sizes, pd.DataFrame):
+        rows = [
+            (r["tier"], int(r["n_treated"]), int(r["n_control"]), r.get("sd", sd) or sd)
+            for _, r in sizes.iterrows()
+        ]
+    else:
+        rows = [(k, int(v), int(round(v * ratio)), sd) for k, v in dict(sizes).items()]
+    analysis = TTestIndPower()
+    if effects is None:
+        n_min = min(r[1] for r in rows)
+        d_max = 3 * analysis.solve_power(None, nobs1=n_min, alpha=alpha, power=0.8, ratio=ratio)
+        effects = np.linspace(0, d_max * max(r[3] for r in rows), 60)
+    effects = np.asarray(effects, dtype=float)
+    fig, ax = new_figure()
+    for i, (t, nt, nc, s) in enumerate(rows):
+        pw = analysis.power(effects / s, nobs1=nt, alpha=alpha, ratio=nc / nt)
+        ax.plot(effects, pw, color=TIER_COLORS[i % len(TIER_COLORS)], label=f"{t} (n={nt}+{nc})")
+    ax.axhline(0.8, color="grey", lw=1, ls="--")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("true effect (outcome units per customer)")
+    ax.set_ylabel("power (probability of p < α)")
+    ax.set_title(title or f"Power by tier (two-sided, α = {alpha:g})")
+    ax.legend(title="tier", fontsize="small")
+    return fig

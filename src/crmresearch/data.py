@@ -149,7 +149,7 @@ class TransactionSummary:
             f"  rows rejected    {self.rows_rejected:>12,}",
         ]
         for reason, count in self.rejected_by_reason.items():
-            lines.append(f"    {reason:<22}{count:>10,}")
+            lines.append(f"    {reason:<26}{count:>8,}")
         lines += [
             f"  customers        {self.customers:>12,}",
             f"  date span        {span}",
@@ -308,11 +308,11 @@ class CustomerSummary:
             f"  rows rejected    {self.rows_rejected:>12,}",
         ]
         for reason, count in self.rejected_by_reason.items():
-            lines.append(f"    {reason:<22}{count:>10,}")
+            lines.append(f"    {reason:<26}{count:>8,}")
         lines.append(f"  customers        {self.customers:>12,}")
         for kind in ("static", "dynamic", "system-generated"):
             names = [n for n, t in self.field_types.items() if t == kind]
-            lines.append(f"  {kind + ':':<17}{', '.join(names) if names else '-'}")
+            lines.append(f"  {kind + ':':<18} {', '.join(names) if names else '-'}")
         return "\n".join(lines)
 
     def _repr_pretty_(self, printer, cycle):
@@ -489,7 +489,7 @@ def read_transactions(
     if len(frame) == 0:
         raise DataError(
             f"{name}: no row was accepted ({n_read:,} read, all rejected: "
-            f"{_reason_text(rejected)}; first rejected rows: {_first_rows(rejected)}). "
+            f"{_reason_text(rejected)}; first rejected data rows: {_first_rows(rejected)}). "
             f"Fix: {_fix_for(rejected)}"
         )
     return TransactionLog(frame, rejected, source=name, n_read=n_read, ignored_columns=ignored)
@@ -499,134 +499,74 @@ _FIELD_KINDS = ("static", "dynamic", "system-generated")
 
 # Name rules for customer fields, checked in this order; the first keyword found in the
 # lower-cased field name decides. System-generated first: "first_order_amount" is an amount.
+# fmt: off
 _FIELD_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (
-        "system-generated",
-        (
-            "volume",
-            "amount",
-            "revenue",
-            "sales",
-            "spend",
-            "value",
-            "total",
-            "sum",
-            "avg",
-            "average",
-            "mean",
-            "median",
-            "count",
-            "number",
-            "num_",
-            "n_",
-            "frequency",
-            "recency",
-            "orders",
-            "purchases",
-            "quantity",
-            "qty",
-            "profit",
-            "margin",
-            "score",
-            "last_",
-            "days_since",
-            "rate",
-            "ratio",
-            "share",
-            "balance",
-            "overdue",
-        ),
-    ),
-    (
-        "static",
-        (
-            "customer_id",
-            "region",
-            "country",
-            "province",
-            "state",
-            "city",
-            "district",
-            "zip",
-            "postcode",
-            "postal",
-            "industry",
-            "sector",
-            "gender",
-            "sex",
-            "birth",
-            "founded",
-            "established",
-            "signup",
-            "sign_up",
-            "register",
-            "registration",
-            "first_",
-            "join",
-            "acquisition",
-            "source",
-            "ownership",
-            "legal",
-            "type",
-        ),
-    ),
-    (
-        "dynamic",
-        (
-            "status",
-            "credit",
-            "payment",
-            "terms",
-            "contact",
-            "phone",
-            "email",
-            "mail",
-            "address",
-            "manager",
-            "rep",
-            "owner",
-            "tier",
-            "grade",
-            "level",
-            "segment",
-            "discount",
-            "limit",
-            "rating",
-            "contract",
-            "employees",
-            "size",
-            "stage",
-            "active",
-        ),
-    ),
+    ("system-generated", (
+        "volume", "amount", "revenue", "sales", "spend", "spending", "value", "total", "sum",
+        "avg", "average", "mean", "median", "count", "number", "num", "n", "frequency", "recency",
+        "order", "purchase_count", "quantity", "qty", "profit", "margin", "score", "last",
+        "days_since", "rate", "ratio", "share", "balance", "overdue", "clv", "ltv", "rfm",
+    )),
+    ("static", (
+        "customer_id", "id", "region", "country", "province", "state", "city", "district", "zip",
+        "postcode", "postal", "industry", "sector", "gender", "sex", "birth", "birthday", "dob",
+        "founded", "established", "signup", "sign_up", "register", "registered", "registration",
+        "first", "join", "joined", "acquisition", "acquired", "source", "ownership", "legal",
+        "type", "nationality", "language",
+    )),
+    ("dynamic", (
+        "status", "credit", "payment", "terms", "term", "contact", "phone", "email", "mail",
+        "address", "manager", "rep", "owner", "tier", "grade", "level", "segment", "discount",
+        "limit", "rating", "contract", "employees", "size", "stage", "active", "churned",
+        "vip", "flag", "channel",
+    )),
 )
+# fmt: on
+
+
+def _name_tokens(name: str) -> str:
+    """'FirstPurchaseDate' / 'first-purchase date' -> '_first_purchase_date_'."""
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name.strip())
+    return "_" + "_".join(t for t in re.split(r"[^0-9a-z]+", snake.lower()) if t) + "_"
 
 
 def infer_field_type(name: str) -> tuple[str, str]:
     """Tag a customer field by its name: ``(kind, why)``.
 
-    Rules (first match wins, on the lower-cased name):
+    The name is split into lower-case words (on ``_``, spaces, punctuation and camelCase) and
+    the rules below are tried in order; a keyword matches whole words (a trailing plural ``s``
+    is allowed: ``orders`` matches ``order``). The first match wins:
 
-    1. **system-generated** — computed by the firm's systems from transactions: names containing
-       volume, amount, revenue, sales, spend, value, total, sum, avg/average/mean/median, count,
-       number/num_/n_, frequency, recency, orders, purchases, quantity/qty, profit, margin,
-       score, last_, days_since, rate, ratio, share, balance, overdue.
-    2. **static** — fixed at acquisition: customer_id, region, country, province, state, city,
-       district, zip/postcode/postal, industry, sector, gender/sex, birth, founded/established,
-       signup/sign_up/register/registration, first_, join, acquisition, source, ownership,
-       legal, type.
-    3. **dynamic** — attributes that change over the relationship: status, credit, payment,
-       terms, contact, phone, email/mail, address, manager, rep, owner, tier, grade, level,
-       segment, discount, limit, rating, contract, employees, size, stage, active.
+    1. **system-generated** — computed by the firm's systems from transactions: volume, amount,
+       revenue, sales, spend, value, total, sum, avg/average/mean/median, count, number/num/n,
+       frequency, recency, order(s), quantity/qty, profit, margin, score, last, days_since,
+       rate, ratio, share, balance, overdue, clv/ltv, rfm.
+       (So ``first_order_amount`` and ``last_purchase_date`` are system-generated.)
+    2. **static** — fixed at acquisition: customer_id/id, region, country, province, state,
+       city, district, zip/postcode/postal, industry, sector, gender/sex, birth/dob,
+       founded/established, signup/register(ed)/registration, first, join(ed),
+       acquisition/acquired, source, ownership, legal, type, nationality, language.
+    3. **dynamic** — changes over the relationship: status, credit, payment, term(s), contact,
+       phone, email/mail, address, manager, rep, owner, tier, grade, level, segment, discount,
+       limit, rating, contract, employees, size, stage, active, churned, vip, flag, channel.
     4. Otherwise **dynamic** (``why = "default"``): an unknown attribute is assumed changeable,
-       so that it is not treated as a fixed covariate by mistake.
+       so that it is never used as a fixed covariate by mistake.
 
-    Override any of these with ``read_customers(..., field_types={name: kind})``.
+    Override any tag with ``read_customers(..., field_types={name: kind})``.
+
+    Examples
+    --------
+    >>> infer_field_type("Region")
+    ('static', 'rule: region')
+    >>> infer_field_type("credit_terms_days")
+    ('dynamic', 'rule: credit')
+    >>> infer_field_type("avg_monthly_volume")
+    ('system-generated', 'rule: volume')
     """
-    lowered = name.strip().lower()
+    words = _name_tokens(name)
     for kind, keywords in _FIELD_RULES:
         for keyword in keywords:
-            if keyword in lowered:
+            if re.search(rf"_{re.escape(keyword)}s?_", words):
                 return kind, f"rule: {keyword}"
     return "dynamic", "default"
 
@@ -749,13 +689,13 @@ def read_customers(
     code = _first_reason(checks, n_read)
     accepted = code < 0
 
-    frame = pd.DataFrame(out, index=pd.Index(ids, name="customer_id"))
-    frame = frame.loc[accepted]
+    frame = pd.DataFrame(out, index=pd.RangeIndex(n_read)).loc[accepted]
+    frame.index = pd.Index(ids[accepted].to_numpy(), name="customer_id", dtype="str")
     rejected = _rejected_frame(raw, code, checks)
     if len(frame) == 0:
         raise DataError(
             f"{name}: no row was accepted ({n_read:,} read, all rejected: "
-            f"{_reason_text(rejected)}; first rejected rows: {_first_rows(rejected)}). "
+            f"{_reason_text(rejected)}; first rejected data rows: {_first_rows(rejected)}). "
             "Fix: check the customer_id column."
         )
     kinds, why = {}, {}
@@ -841,9 +781,9 @@ def _read_raw(source, *, encoding, sep, kind) -> tuple[pd.DataFrame, str]:
                 f"{name}: the file is UTF-16 text. Fix: pass encoding='utf-16' "
                 "(CLI: --encoding utf-16) or re-save it as UTF-8."
             )
-        if b"\x00" in head and not (encoding or "").lower().startswith("utf-16"):
+        if _looks_binary(head) and not (encoding or "").lower().startswith("utf-16"):
             raise DataError(
-                f"{name}: the file is binary (it contains NUL bytes), not delimited text"
+                f"{name}: the file is binary (NUL or control bytes), not delimited text"
                 f"{' (suffix ' + suffix + ')' if suffix else ''}. Fix: pass a CSV, delimited "
                 "text or Parquet file."
             )
@@ -860,12 +800,13 @@ def _read_raw(source, *, encoding, sep, kind) -> tuple[pd.DataFrame, str]:
             encoding=encoding or "utf-8-sig",
             engine="c" if sep == r"\s+" or len(sep) == 1 else "python",
         )
-    except UnicodeDecodeError as exc:
+    except UnicodeDecodeError:
+        line, byte = _first_undecodable(path, encoding or "utf-8")
+        guess = _guess_encoding(path)
         raise DataError(
-            f"{name}: the file is not valid UTF-8 (byte {exc.object[exc.start : exc.start + 1]!r} "
-            f"at byte offset {exc.start:,} of a decoded chunk). Fix: pass the file's encoding, "
-            f"e.g. encoding={_guess_encoding(path)!r} (CLI: --encoding "
-            f"{_guess_encoding(path)}), or re-save the file as UTF-8."
+            f"{name}: the file is not valid {encoding or 'UTF-8'} (first bad byte {byte!r} on "
+            f"line {line:,}, header = line 1). Fix: pass the file's encoding, e.g. "
+            f"encoding={guess!r} (CLI: --encoding {guess}), or re-save the file as UTF-8."
         ) from None
     except LookupError as exc:
         raise DataError(
@@ -948,6 +889,34 @@ def _guess_encoding(path: Path) -> str:
             continue
         return candidate
     return "latin-1"
+
+
+def _looks_binary(head: bytes) -> bool:
+    """NUL bytes, or more than 1% control bytes other than tab/newline/CR/FF: not text."""
+    if b"\x00" in head:
+        return True
+    control = sum(head.count(bytes([b])) for b in range(32) if b not in (8, 9, 10, 12, 13, 27))
+    return control > 0.01 * len(head)
+
+
+def _first_undecodable(path: Path, encoding: str) -> tuple[int, bytes]:
+    """(1-based line number, byte) of the first byte that does not decode; streams the file."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder(encoding)()
+    lines_before = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(16 * 1024 * 1024):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                # exc.start is relative to the bytes the decoder held (pending + chunk).
+                buffered = exc.object
+                return lines_before + buffered[: exc.start].count(b"\n") + 1, buffered[
+                    exc.start : exc.start + 1
+                ]
+            lines_before += chunk.count(b"\n")
+    return lines_before + 1, b""
 
 
 def _one_line(exc: BaseException) -> str:

@@ -1,0 +1,113 @@
+"""``crmresearch validate``: output, --columns/--date-format/--sep/--encoding, --rejected, exit 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from crmresearch.cli import main
+
+
+def run(capsys, *argv):
+    code = main(["validate", *map(str, argv)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cdnow(capsys):
+    code, out, err = run(capsys, "cdnow")
+    assert code == 0 and err == ""
+    assert "rows read              69,659" in out
+    assert "rows accepted          69,659" in out
+    assert "customers              23,570" in out
+    assert "1997-01-01 .. 1998-06-30" in out
+
+
+def test_columns_date_format_and_rejected_file(tmp_path, capsys):
+    src = tmp_path / "sales.csv"
+    src.write_text(
+        "cust;day;value\nA;31/01/2020;1.5\nB;32/01/2020;2\n;01/02/2020;3\nC;01/02/2020;0\n"
+    )
+    out_file = tmp_path / "out" / "rejected.csv"
+    code, out, err = run(
+        capsys,
+        src,
+        "--columns",
+        "cust=customer_id,day=date,value=amount",
+        "--date-format",
+        "%d/%m/%Y",
+        "--sep",
+        ";",
+        "--rejected",
+        out_file,
+    )
+    assert code == 0, err
+    assert "rows read                   4" in out
+    assert "rows accepted               2" in out
+    assert "rows rejected               2" in out
+    assert "unparseable date" in out and "missing customer_id" in out
+    assert "2020-01-31 .. 2020-02-01" in out
+    assert "first rejected rows: 2, 3" in out
+    rejected = pd.read_csv(out_file, dtype=str, keep_default_na=False)
+    assert rejected["row"].tolist() == ["2", "3"]
+    assert rejected["reason"].tolist() == ["unparseable date", "missing customer_id"]
+    assert rejected["day"].tolist() == ["32/01/2020", "01/02/2020"]
+    assert not list(out_file.parent.glob(".*.tmp"))  # atomic write left no temp file
+
+
+def test_encoding_option(tmp_path, capsys):
+    src = tmp_path / "gbk.csv"
+    src.write_bytes("customer_id,date,amount\n李四,2020-01-01,1\n".encode("gbk"))
+    code, out, err = run(capsys, src)
+    assert code == 2 and "gb18030" in err and "gbk.csv" in err
+    code, out, err = run(capsys, src, "--encoding", "gb18030")
+    assert code == 0 and "rows accepted               1" in out
+
+
+@pytest.mark.parametrize(
+    "content, phrases",
+    [
+        (
+            "cust,dt,value\nA,2020-01-01,1\n",
+            ["missing required column", "--columns cust=customer_id"],
+        ),
+        ("customer_id,date,amount\n", ["no data rows"]),
+        ("", ["empty"]),
+        ("customer_id,date,amount\nA,1/2/2020,1\n", ["no row was accepted", "--date-format"]),
+    ],
+)
+def test_bad_input_one_line_exit_2(tmp_path, capsys, content, phrases):
+    src = tmp_path / "bad.csv"
+    src.write_text(content)
+    code, out, err = run(capsys, src)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("crmresearch validate: error:")
+    assert "bad.csv" in err and "Traceback" not in err
+    for phrase in phrases:
+        assert phrase in err
+
+
+def test_excel_via_subprocess(tmp_path):
+    src = tmp_path / "book.xlsx"
+    src.write_bytes(b"PK\x03\x04" + b"\x00" * 100)
+    proc = subprocess.run(
+        [sys.executable, "-m", "crmresearch.cli", "validate", str(src)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "book.xlsx" in proc.stderr and "export" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_help(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["validate", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for option in ("--columns", "--date-format", "--sep", "--encoding", "--rejected", "cdnow"):
+        assert option in out

@@ -1,0 +1,134 @@
+"""read_customers: field tags (static / dynamic / system-generated), row accounting, messages."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from crmresearch.data import CustomerTable, infer_field_type, read_customers
+from crmresearch.errors import DataError
+
+CUSTOMERS = (
+    "cust,region,industry,signup_date,status,credit_terms,contact_person,total_amount,"
+    "avg_order_value,order_count,notes\n"
+    "001,North,retail,2020-01-05,active,30,Ann,1200.5,100.04,12,x\n"  # 1 ok
+    "002,South,food,2020-02-30,active,60,Bob,10,10,1,\n"  # 2 unparseable signup_date
+    "001,East,retail,2020-01-01,lapsed,30,Cy,5,5,1,\n"  # 3 duplicate id
+    ",West,food,2020-01-01,active,30,Di,1,1,1,\n"  # 4 missing id
+    "003,West,food,,lapsed,0,Ed,0,0,0,y\n"  # 5 ok (signup may be missing)
+    "\n"  # 6 empty row
+    "004,North,tech,20200301,active,45,Flo,300,150,2,\n"  # 7 ok
+)
+
+
+@pytest.fixture
+def table(tmp_path) -> CustomerTable:
+    path = tmp_path / "customers.csv"
+    path.write_text(CUSTOMERS)
+    return read_customers(path, columns={"cust": "customer_id"})
+
+
+def test_row_accounting_and_reasons(table):
+    assert (table.n_read, table.n_accepted, table.n_rejected) == (7, 3, 4)
+    assert dict(zip(table.rejected["row"], table.rejected["reason"], strict=True)) == {
+        2: "unparseable signup_date",
+        3: "duplicate customer_id",
+        4: "missing customer_id",
+        6: "empty row",
+    }
+    s = table.summary()
+    assert s.rows_accepted + s.rows_rejected == s.rows_read == 7
+    assert sum(s.rejected_by_reason.values()) == 4
+    assert "duplicate customer_id" in str(s) and "system-generated" in str(s)
+    assert s.to_dict()["customers"] == 3
+
+
+def test_frame_indexed_by_id_with_parsed_values(table):
+    f = table.frame
+    assert f.index.name == "customer_id"
+    assert f.index.tolist() == ["001", "003", "004"]  # first occurrence of 001 kept
+    assert f.loc["001", "region"] == "North"
+    assert f.loc["004", "signup_date"] == pd.Timestamp("2020-03-01")
+    assert pd.isna(f.loc["003", "signup_date"])
+    assert f["total_amount"].dtype == "float64"
+    assert f["total_amount"].sum() == pytest.approx(1500.5)
+    assert f["order_count"].tolist() == [12.0, 0.0, 2.0]
+
+
+def test_field_types(table):
+    assert table.field_types == {
+        "customer_id": "static",
+        "region": "static",
+        "industry": "static",
+        "signup_date": "static",
+        "status": "dynamic",
+        "credit_terms": "dynamic",
+        "contact_person": "dynamic",
+        "total_amount": "system-generated",
+        "avg_order_value": "system-generated",
+        "order_count": "system-generated",
+        "notes": "dynamic",
+    }
+    assert table.field_type_sources["notes"] == "default"
+    assert table.field_type_sources["region"] == "rule: region"
+    assert table.fields("static") == ["customer_id", "region", "industry", "signup_date"]
+    with pytest.raises(ValueError, match="static"):
+        table.fields("fixed")
+
+
+def test_field_types_override(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text(CUSTOMERS)
+    t = read_customers(
+        path, columns={"cust": "customer_id"}, field_types={"notes": "static", "region": "dynamic"}
+    )
+    assert t.field_types["notes"] == "static" and t.field_type_sources["notes"] == "given"
+    assert t.field_types["region"] == "dynamic"
+    with pytest.raises(DataError, match="unknown kinds"):
+        read_customers(path, columns={"cust": "customer_id"}, field_types={"notes": "fixed"})
+    with pytest.raises(DataError, match="not columns"):
+        read_customers(path, columns={"cust": "customer_id"}, field_types={"nope": "static"})
+
+
+@pytest.mark.parametrize(
+    "name, kind",
+    [
+        ("Region", "static"),
+        ("region_name", "static"),
+        ("FirstPurchaseDate", "static"),
+        ("first_order_amount", "system-generated"),
+        ("last_purchase_date", "system-generated"),
+        ("avg_monthly_volume", "system-generated"),
+        ("n_orders", "system-generated"),
+        ("payment_terms", "dynamic"),
+        ("credit_limit", "dynamic"),
+        ("corporate_name", "dynamic"),  # no rule: default, and 'rate' inside a word is no match
+        ("consumer_type", "static"),
+    ],
+)
+def test_infer_field_type_rules(name, kind):
+    assert infer_field_type(name)[0] == kind
+
+
+def test_missing_id_column_message(tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_text("client_no,region\n1,North\n")
+    msg = str(pytest.raises(DataError, read_customers, path).value)
+    assert "people.csv" in msg and "customer_id" in msg and "'client_no'" in msg
+    assert "--columns client_no=customer_id" in msg
+    t = read_customers(path, columns={"client_no": "customer_id"})
+    assert t.n_read == t.n_accepted == 1
+
+
+def test_all_duplicates_and_missing_is_an_error(tmp_path):
+    df = pd.DataFrame({"customer_id": [None, None], "region": ["a", "b"]})
+    msg = str(pytest.raises(DataError, read_customers, df).value)
+    assert "no row was accepted" in msg and "missing customer_id 2" in msg and "rows: 1, 2" in msg
+
+
+def test_dataframe_source_with_integer_ids():
+    df = pd.DataFrame({"customer_id": [10, 11, 10], "status": ["a", "b", "c"]})
+    t = read_customers(df)
+    assert t.frame.index.tolist() == ["10", "11"]
+    assert t.rejected["reason"].tolist() == ["duplicate customer_id"]
+    assert t.rejected["row"].tolist() == [3]

@@ -1,0 +1,201 @@
+"""reports.run machinery on a tiny notebook built here: execution, HTML, PDF, atomicity, errors."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from crmresearch import reports
+from crmresearch.cli.report import params_for, parse_assignments
+from crmresearch.errors import DataError
+
+PARAMS_CELL = """\
+n_rows = 30  # rows in the table
+scale = 1.5
+fail = False
+language = "en"  # one of: en, zh
+data = "cdnow"  # path, "cdnow" or "synthetic"
+title = "Tiny report"
+seed = 0
+"""
+
+HEADINGS = ["Executive summary", "Section A: table", "Section B: figure", "Appendix"]
+
+
+def make_tiny(path: Path) -> Path:
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "language": "python",
+        "display_name": "Python 3",
+    }
+    nb.cells = [
+        new_markdown_cell("# Tiny report"),
+        new_code_cell(PARAMS_CELL, metadata={"tags": ["parameters"]}),
+        new_code_cell(
+            "import sys, warnings\nimport numpy as np, pandas as pd\n"
+            "import matplotlib.pyplot as plt\nfrom crmresearch import present"
+        ),
+        new_markdown_cell("## Executive summary"),
+        new_code_cell(
+            "values = np.random.default_rng(seed).normal(size=n_rows) * scale\n"
+            "warnings.warn('WARNING-MUST-NOT-SHOW')\n"
+            "print('STDERR-MUST-NOT-SHOW', file=sys.stderr)\n"
+            "present.executive_summary([('Rows', present.fmt_int(n_rows)), "
+            "('Mean', present.fmt_num(values.mean()))], [f'The mean is {values.mean():.2f}.'], "
+            "{'n_rows': n_rows, 'mean': values.mean(), 'kernel_python': sys.executable})"
+        ),
+        new_markdown_cell('<div class="crm-pagebreak"></div>\n\n## Section A: table'),
+        new_code_cell(
+            "present.table(pd.DataFrame({'value': values, 'rank': np.arange(n_rows)}), "
+            "caption='Values', max_rows=200)"
+        ),
+        new_markdown_cell('<div class="crm-pagebreak"></div>\n\n## Section B: figure'),
+        new_code_cell(
+            "fig, ax = plt.subplots(figsize=(6, 3))\nax.plot(values)\nax.set_title('Values')\n"
+            "ax.set_xlabel('row')\nax.set_ylabel('value (units)')\npresent.show_figure(fig)"
+        ),
+        new_code_cell("if fail:\n    raise RuntimeError('planted failure')"),
+        new_markdown_cell('<div class="crm-pagebreak"></div>\n\n## Appendix'),
+        new_code_cell("values.sum()  # a bare repr: must not reach the report"),
+    ]
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Path:
+    return make_tiny(tmp_path_factory.mktemp("nb") / "tiny.ipynb")
+
+
+@pytest.fixture(scope="module")
+def done(tiny, tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    result = reports.run("tiny", {"n_rows": 40, "scale": 2}, out, notebook=tiny, progress=False)
+    return result
+
+
+def test_run_writes_all_files(done):
+    names = sorted(p.name for p in done.out_dir.iterdir())
+    assert names == ["manifest.json", "metrics.json", "tiny.html", "tiny.ipynb", "tiny.pdf"]
+    # nothing else left next to it (no temp folders)
+    assert sorted(p.name for p in done.out_dir.parent.iterdir()) == ["tiny"]
+
+
+def test_metrics_equal_recomputation(done):
+    metrics = json.loads((done.out_dir / "metrics.json").read_text())
+    expected = np.random.default_rng(0).normal(size=40) * 2.0
+    assert metrics["n_rows"] == 40
+    assert metrics["mean"] == pytest.approx(expected.mean(), rel=1e-12)
+    # the kernel is this interpreter (same venv), whatever the user's kernelspecs say
+    assert Path(metrics["kernel_python"]) == Path(sys.executable)
+
+
+def test_manifest(done):
+    manifest = json.loads((done.out_dir / "manifest.json").read_text())
+    assert manifest["parameters"]["n_rows"] == 40
+    assert manifest["parameters"]["scale"] == 2.0  # int accepted for a float default
+    assert manifest["seed"] == 0
+    assert manifest["package_versions"]["pandas"]
+    assert manifest["run_seconds"] > 0
+
+
+def test_html_has_no_code_no_links_no_warnings(done):
+    html = (done.out_dir / "tiny.html").read_text()
+    assert not re.search(r"https?://", html)
+    assert "<script src" not in html
+    for leaked in ("WARNING-MUST-NOT-SHOW", "STDERR-MUST-NOT-SHOW", "present.table(", "np.float64"):
+        assert leaked not in html
+    body = html.split("</head>", 1)[1]
+    for snippet in ("import sys, warnings", "n_rows = 30", "ax.set_title(", "if fail:"):
+        assert snippet not in body  # no code cell's input is shown
+    assert "jp-CodeMirrorEditor" not in body
+    assert "data:image/png;base64," in html
+    assert "@page" in html and "A4" in html
+    assert reports.METRICS_MIMETYPE not in html
+
+
+def test_pdf_pages_and_headings(done):
+    from pypdf import PdfReader
+
+    reader = PdfReader(done.out_dir / "tiny.pdf")
+    assert len(reader.pages) >= 3
+    text = " ".join(page.extract_text() for page in reader.pages)
+    for heading in HEADINGS:
+        assert heading in text
+    assert "WARNING-MUST-NOT-SHOW" not in text
+    width, height = (float(v) for v in reader.pages[0].mediabox[2:])
+    assert (width, height) == pytest.approx((595.3, 841.9), abs=1)  # A4 in points
+
+
+def test_failing_cell_names_cell_and_leaves_nothing(tiny, tmp_path):
+    out = tmp_path / "out"
+    previous = out / "tiny"
+    previous.mkdir(parents=True)
+    (previous / "tiny.html").write_text("previous report")
+    with pytest.raises(reports.ReportError) as info:
+        reports.run("tiny", {"fail": True}, out, notebook=tiny, progress=False, formats="html")
+    message = str(info.value)
+    assert "tiny.ipynb" in message
+    assert "cell 10" in message  # 10th cell of the source notebook
+    assert "if fail:" in message
+    assert "RuntimeError: planted failure" in message
+    # the earlier report is untouched and no temporary folder is left
+    assert sorted(p.name for p in out.iterdir()) == ["tiny"]
+    assert [p.name for p in previous.iterdir()] == ["tiny.html"]
+    assert (previous / "tiny.html").read_text() == "previous report"
+
+
+@pytest.mark.parametrize(
+    ("params", "error", "match"),
+    [
+        ({"n_rowz": 3}, ValueError, r"unknown parameter\(s\) 'n_rowz'.*known: n_rows"),
+        ({"n_rows": "many"}, ValueError, r"'n_rows' must be int.*got str 'many'"),
+        ({"n_rows": 2.5}, ValueError, r"'n_rows' must be int"),
+        ({"fail": 1}, ValueError, r"'fail' must be bool"),
+        ({"language": "fr"}, ValueError, r"'language' = 'fr' is not one of: en, zh"),
+        ({"data": "no/such/file.csv"}, DataError, r"data file no/such/file.csv not found"),
+    ],
+)
+def test_parameter_errors_before_kernel(tiny, tmp_path, params, error, match):
+    t = time.perf_counter()
+    with pytest.raises(error, match=match):
+        reports.run("tiny", params, tmp_path, notebook=tiny, progress=False)
+    assert time.perf_counter() - t < 2.0  # no kernel was started
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_validate_params_resolves_data_path(tiny, tmp_path):
+    data = tmp_path / "log.csv"
+    data.write_text("customer_id,date,amount\n1,2020-01-01,3\n")
+    merged = reports.validate_params(tiny, {"data": "log.csv"}, base_dir=tmp_path)
+    assert merged["data"] == str(data.resolve())
+    assert merged["title"] == "Tiny report" and merged["seed"] == 0
+
+
+def test_bad_format_and_engine(tiny, tmp_path):
+    with pytest.raises(ValueError, match="unknown format"):
+        reports.run("tiny", {}, tmp_path, formats="docx", notebook=tiny)
+    with pytest.raises(ValueError, match="unknown pdf engine"):
+        reports.run("tiny", {}, tmp_path, pdf_engine="latex", notebook=tiny)
+
+
+def test_cli_param_parsing():
+    parsed = parse_assignments(["core_share=0.1", "title=My report", "end=1997-09-30", "ids=true"])
+    assert parsed["core_share"] == 0.1 and parsed["ids"] is True and parsed["title"] == "My report"
+    # YAML reads a date; validation turns it back into the ISO string the notebooks take
+    spec = {"end": reports.Parameter("end", "1998-06-30")}
+    assert reports._coerce("end", parsed["end"], spec["end"], "x") == "1997-09-30"
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        parse_assignments(["core_share"])
+    from_file = {"seed": 3, "segment_value": {"seed": 5}}
+    assert params_for("segment_value", from_file, {}) == {"seed": 5}
+    assert params_for("core_customer_loss", from_file, {"seed": 7}) == {"seed": 7}

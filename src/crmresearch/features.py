@@ -319,11 +319,14 @@ class _Source:
 
     def _register_path(self, path: Path) -> None:
         self.label = str(path)
-        if not any(ch in str(path) for ch in "*?[") and not path.exists():
-            self.close()
-            raise FileNotFoundError(f"{path}: no such file")
         quoted = str(path).replace("'", "''")
         suffix = path.suffix.lower()
+        if suffix in (".parquet", ".csv", ".txt", ".gz") and not any(
+            ch in str(path) for ch in "*?["
+        ):
+            if not path.exists():
+                self.close()
+                raise FileNotFoundError(f"{path}: no such file")
         if suffix == ".parquet":
             scan = f"read_parquet('{quoted}')"
         elif suffix in (".csv", ".txt", ".gz"):
@@ -424,8 +427,8 @@ def customer_features(
     -------
     DataFrame
         Indexed by ``customer_id`` (sorted), one row per customer with at least one transaction
-        in the window, one column per indicator in registry order. Count indicators are int64,
-        the others float64. ``attrs``: ``window`` (start, end, days), ``rows`` (read, in_window,
+        in the window, one column per indicator (in the order requested, else registry order).
+        Count indicators are int64, the others float64. ``attrs``: ``window`` (start, end, days), ``rows`` (read, in_window,
         before_start, after_end), ``skipped`` {name: reason}, ``undefined`` {name: NaN count},
         ``notes`` (list of str).
 
@@ -531,9 +534,10 @@ def _features_sql(
 
     cols = ["CAST(customer_id AS VARCHAR) AS customer_id", "CAST(date AS DATE) AS d", "amount"]
     need = set(names)
-    for c in ("quantity", "profit", "category", "channel"):
-        if c in present and (c in need or (c == "quantity" and "monthly_volume" in need)):
-            cols.append(c)
+    used = {c for n in need for c in INDICATORS[n].needs}
+    if "monthly_volume" in need:
+        used.add("quantity")  # its numerator when the log has quantities
+    cols += [c for c in ("quantity", "profit", "category", "channel") if c in used & present]
     credit = bool(need & {"late_payment_rate", "days_overdue"})
     if credit:
         # Payment status as of `end`: a payment recorded after `end` is not known yet.
@@ -596,9 +600,9 @@ def _features_sql(
         out["days_overdue"] = "CASE WHEN n_invoices > 0 THEN overdue_sum / n_invoices END"
 
     day_level = bool(need & _DAY_INDICATORS)
-    select = ",\n       ".join(
+    select = [
         f"{expr} AS {name}" for name, expr in out.items() if name in need or name.startswith("_")
-    )
+    ]
     agg_sql = ",\n           ".join(f"{expr} AS {name}" for name, expr in aggs.items())
     base_filter = f"CAST(date AS DATE) <= {E}"
     sql = f"""
@@ -636,19 +640,11 @@ dayagg AS (
             "active_months": "n_months",
             "regularity_cv": "CASE WHEN n_gaps >= 2 THEN cv_gap END",
         }
-        day_select = "".join(
-            f",\n       {expr} AS {name}" for name, expr in day_out.items() if name in need
-        )
-        sql += f"""
-SELECT customer_id,
-       {select}{day_select}
-FROM cust JOIN dayagg USING (customer_id)
-ORDER BY customer_id"""
-    else:
-        sql += f"""
-SELECT customer_id,
-       {select}
-FROM cust
+        select += [f"{expr} AS {name}" for name, expr in day_out.items() if name in need]
+    sep = ",\n       "
+    sql += f"""
+SELECT customer_id{sep}{sep.join(select)}
+FROM cust{" JOIN dayagg USING (customer_id)" if day_level else ""}
 ORDER BY customer_id"""
     return sql
 

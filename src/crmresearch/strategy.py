@@ -131,14 +131,20 @@ def _ordered_levels(values: pd.Series) -> list:
 
 
 def _holm(p: np.ndarray) -> np.ndarray:
-    """Holm step-down adjusted p-values; NaN entries are left NaN and not counted."""
+    """Holm step-down adjusted p-values; NaN entries are left NaN and not counted.
+
+    p_(i) adjusted = max_{j <= i} min(1, (m - j + 1) p_(j)) over the sorted p-values
+    (as ``statsmodels.stats.multitest.multipletests(method="holm")``, which we avoid because it
+    runs a full ``gc.collect()`` per call).
+    """
     p = np.asarray(p, dtype=float)
     out = np.full_like(p, np.nan)
-    ok = ~np.isnan(p)
-    if ok.any():
-        from statsmodels.stats.multitest import multipletests
-
-        out[ok] = multipletests(p[ok], method="holm")[1]
+    ok = np.flatnonzero(~np.isnan(p))
+    m = len(ok)
+    if m:
+        order = ok[np.argsort(p[ok], kind="stable")]
+        scaled = np.minimum(1.0, (m - np.arange(m)) * p[order])
+        out[order] = np.maximum.accumulate(scaled)
     return out
 
 

@@ -27,6 +27,7 @@ Conventions shared by the rank-based schemes (``abc``, ``quantiles``, ``value_ma
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -512,6 +513,14 @@ def _rfm_quartile(values: pd.Series, reverse: bool) -> tuple[pd.Series, int]:
             cut = pd.qcut(values, q=4, labels=labels, duplicates="drop")
         except ValueError:
             continue
+        if n_labels == 2:
+            # as PyMC-Marketing: heavy ties leave only two bins; segments needing 3-4 are empty
+            warnings.warn(
+                f"RFM score will not exceed 2 for {values.name} (heavy ties); specify a custom "
+                "segment_config",
+                UserWarning,
+                stacklevel=3,
+            )
         return cut, n_labels
     raise DataError(
         f"rfm_segments: cannot form quartiles of {values.name!r} (all values equal?); "

@@ -1,0 +1,194 @@
+"""``crmresearch tiers FEATURES --scheme ... --out FILE``: tier customers from a features table."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from crmresearch import tiers as T
+from crmresearch._io import write_frame
+from crmresearch.errors import DataError
+
+HELP = "tier customers (ABC, Pareto, quantiles, fixed grades, value matrix, RFM, k-means)"
+SCHEMES = ("abc", "pareto", "quantiles", "grades", "value-matrix", "rfm", "clusters")
+
+
+def _floats(text: str | None, what: str) -> tuple[float, ...] | None:
+    if text is None:
+        return None
+    try:
+        return tuple(float(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise ValueError(f"{what}: expected comma-separated numbers, got {text!r}") from None
+
+
+def _labels(text: str | None) -> list[str] | None:
+    return None if text is None else [s.strip() for s in text.split(",")]
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "tiers",
+        help=HELP,
+        description=(
+            "Assign every customer of FEATURES (a .parquet/.csv table from `crmresearch "
+            "features`) to a tier and write the tiers (best tier first, missing values kept as "
+            "an empty tier and counted). Schemes: abc (top 5% / next 15% / rest of customers "
+            "by --value), pareto (cumulative value share 80% / 95%), quantiles, grades (fixed "
+            "edges, upper limits inclusive; default the eight monthly-volume grades on "
+            "monthly_volume), value-matrix (current x potential value -> core / potential / "
+            "general / problem), rfm (PyMC-Marketing RFM segments), clusters (k-means on factor "
+            "scores of the classification index)."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("features", metavar="FEATURES", help="features table (.parquet or .csv)")
+    parser.add_argument("--scheme", required=True, choices=SCHEMES, help="tiering scheme")
+    parser.add_argument("--out", required=True, metavar="FILE", help="output (.parquet or .csv)")
+    parser.add_argument(
+        "--value", default=None, metavar="COLUMN",
+        help="column to tier (default monetary; monthly_volume for grades; 'index' = the "
+        "classification-index composite)",
+    )  # fmt: skip
+    parser.add_argument("--shares", default=None, metavar="S1,S2,..", help="abc/quantiles shares")
+    parser.add_argument("--q", type=int, default=4, help="quantiles: number of tiers")
+    parser.add_argument("--cum", default=None, metavar="C1,C2", help="pareto cumulative shares")
+    parser.add_argument("--edges", default=None, metavar="E1,E2,..", help="grades upper limits")
+    parser.add_argument("--labels", default=None, metavar="L1,L2,..", help="tier names, best first")
+    parser.add_argument("--current", default="monetary", metavar="COLUMN",
+                        help="value-matrix current value")  # fmt: skip
+    parser.add_argument(
+        "--potential", default="index", metavar="COLUMN",
+        help="value-matrix potential value ('index' = classification-index composite)",
+    )  # fmt: skip
+    parser.add_argument("--split", type=float, default=0.5, help="value-matrix low/high split")
+    parser.add_argument(
+        "--credit", action="store_true",
+        help="value-matrix: customers failing the default problem rules are 'problem'",
+    )  # fmt: skip
+    parser.add_argument("--k", type=int, default=4, help="clusters: number of clusters")
+    parser.add_argument("--seed", type=int, default=0, help="clusters: k-means seed")
+    parser.add_argument(
+        "--index", default=None, metavar="INDEX.json",
+        help="fitted classification index (`crmresearch index`); default: fit one on FEATURES",
+    )  # fmt: skip
+    parser.add_argument(
+        "--config", default="ecommerce", metavar="NAME|FILE",
+        help="index system preparing the indicators for the index",
+    )  # fmt: skip
+    parser.set_defaults(func=run)
+
+
+def _read_features(path: str) -> pd.DataFrame:
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"features file {path} not found; create it with "
+                                "`crmresearch features LOG --end DATE --out FILE`")  # fmt: skip
+    if p.suffix.lower() == ".parquet":
+        frame = pd.read_parquet(p)
+    elif p.suffix.lower() == ".csv":
+        frame = pd.read_csv(p, dtype={"customer_id": "str"})
+    else:
+        raise ValueError(f"features file {path}: use .parquet or .csv")
+    if "customer_id" in frame.columns:
+        frame = frame.set_index("customer_id")
+    if frame.index.name != "customer_id":
+        raise DataError(f"features file {path}: no customer_id column or index")
+    frame.index = frame.index.astype("str")
+    return frame
+
+
+def _index_parts(features: pd.DataFrame, args) -> tuple[pd.DataFrame, object]:
+    """Index input matrix and the fitted (or loaded) index."""
+    from crmresearch.features import apply_config
+    from crmresearch.index import ClassificationIndex
+
+    X = apply_config(features, args.config)
+    if args.index:
+        idx = ClassificationIndex.load(args.index)
+    else:
+        print(f"fitting a classification index on {X.shape[1]} indicators ...", file=sys.stderr)
+        idx = ClassificationIndex(missing="listwise").fit(X)
+    return X, idx
+
+
+def _column(features: pd.DataFrame, name: str, args, cache: dict) -> pd.Series:
+    if name == "index":
+        if "index" not in cache:
+            X, idx = _index_parts(features, args)
+            cache["index"] = idx.composite(X).rename("index")
+        return cache["index"]
+    if name not in features.columns:
+        raise DataError(
+            f"features lack column {name!r}; available: {', '.join(map(str, features.columns))}"
+        )
+    return features[name]
+
+
+def run(args: argparse.Namespace) -> int:
+    if Path(args.out).suffix.lower() not in (".parquet", ".csv"):
+        raise ValueError(f"--out {args.out}: use a .parquet or .csv file name")
+    features = _read_features(args.features)
+    labels = _labels(args.labels)
+    cache: dict = {}
+    out = pd.DataFrame(index=features.index)
+    scheme = args.scheme
+    if scheme in ("abc", "pareto", "quantiles", "grades"):
+        default = "monthly_volume" if scheme == "grades" else "monetary"
+        values = _column(features, args.value or default, args, cache)
+        out[values.name or "value"] = values
+        if scheme == "abc":
+            shares = _floats(args.shares, "--shares") or (0.05, 0.15, 0.80)
+            tiers = T.abc(values, shares=shares, labels=labels)
+        elif scheme == "pareto":
+            tiers = T.pareto(values, cum=_floats(args.cum, "--cum") or (0.80, 0.95), labels=labels)
+        elif scheme == "quantiles":
+            q = _floats(args.shares, "--shares") or args.q
+            tiers = T.quantiles(values, q=q, labels=labels)
+        else:
+            edges = _floats(args.edges, "--edges") or T.MONTHLY_VOLUME_GRADES
+            tiers = T.grades(values, edges, labels=labels)
+    elif scheme == "value-matrix":
+        cur = _column(features, args.current, args, cache)
+        pot = _column(features, args.potential, args, cache)
+        credit = None
+        if args.credit:
+            from crmresearch.loss import problem_customers
+
+            probs = problem_customers(features)
+            credit = pd.Series(features.index.isin(probs.index), index=features.index)
+            print(f"credit rules: {len(probs):,} customers fail at least one "
+                  f"(skipped rules: {probs.attrs['skipped_rules'] or 'none'})")  # fmt: skip
+        out["current"], out["potential"] = cur, pot
+        tiers = T.value_matrix(cur, pot, split=args.split, credit_fail=credit)
+    elif scheme == "rfm":
+        tiers = T.rfm_segments(features)
+        sc = T.rfm_scores(features)
+        out["rfm_score"] = sc["rfm_score"]
+    else:  # clusters
+        X, idx = _index_parts(features, args)
+        scores = idx.transform(X)
+        comp = idx.composite(X)
+        tiers = T.clusters(scores, k=args.k, seed=args.seed, composite=comp)
+        for c in scores.columns:
+            out[str(c)] = scores[c]
+        out["index"] = comp
+    out.insert(0, "tier", tiers)
+    write_frame(args.out, out.reset_index())
+    print(f"scheme: {tiers.attrs['rule']}")
+    counts = T.tier_counts(tiers)
+    table = pd.DataFrame({"customers": counts, "share %": (counts / len(tiers) * 100).round(1)})
+    if "monetary" in features.columns:
+        rev = features["monetary"].groupby(tiers, observed=False).sum()
+        rev = rev.reindex(tiers.cat.categories)
+        total = features["monetary"].sum()
+        table["revenue share %"] = (rev / total * 100).round(1) if total else float("nan")
+    print(table.to_string())
+    if tiers.attrs["n_missing"]:
+        print(f"{tiers.attrs['n_missing']:,} customers have no tier (missing value); kept in the "
+              "output with an empty tier")  # fmt: skip
+    print(f"wrote {args.out} ({len(out):,} customers)")
+    return 0

@@ -1,0 +1,162 @@
+"""``crmresearch loss LOG --calibration-end DATE --holdout-end DATE --out loss.json``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from crmresearch._io import write_frame, write_json
+
+HELP = "potential core-customer loss: valuable customers the volume tiers neglect, and their churn"
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "loss",
+        help=HELP,
+        description=(
+            "Compute calibration-period indicators, the classification index (fitted on them, "
+            "or loaded with --index) and volume ABC tiers on calibration net revenue; core = top "
+            "--core-share of customers by the index; neglected core = core outside the top "
+            "volume tier(s). Compares holdout churn (no purchase in the holdout window) and "
+            "revenue lost (calibration revenue of churned customers) of neglected core, served "
+            "core and others, with risk ratio/difference CIs, a two-proportion z-test and a "
+            "logistic regression. LOG is a transaction file, 'cdnow' or 'synthetic'."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("log", metavar="LOG", help="transaction file, 'cdnow' or 'synthetic'")
+    parser.add_argument("--calibration-end", required=True, metavar="DATE",
+                        help="last day of the calibration window (inclusive)")  # fmt: skip
+    parser.add_argument("--calibration-start", default=None, metavar="DATE",
+                        help="first day of the calibration window (default: start of the log)")  # fmt: skip
+    parser.add_argument("--holdout-end", required=True, metavar="DATE",
+                        help="last day of the holdout window (inclusive)")  # fmt: skip
+    parser.add_argument("--holdout-start", default=None, metavar="DATE",
+                        help="first day of the holdout (default: day after calibration end)")  # fmt: skip
+    parser.add_argument("--index", default=None, metavar="INDEX.json",
+                        help="fitted classification index from `crmresearch index`")  # fmt: skip
+    parser.add_argument("--config", default="ecommerce", metavar="NAME|FILE",
+                        help="index system (indicators, fills, log transforms)")  # fmt: skip
+    parser.add_argument("--core-share", type=float, default=0.2,
+                        help="share of customers that are core by the index")  # fmt: skip
+    parser.add_argument("--volume-shares", default="0.05,0.15,0.80", metavar="A,B,C",
+                        help="ABC customer shares of the volume tiers")  # fmt: skip
+    parser.add_argument("--top-tiers", default="A", metavar="T1,T2",
+                        help="volume tiers that get core treatment")  # fmt: skip
+    parser.add_argument("--out", required=True, metavar="FILE.json", help="result (JSON)")
+    parser.add_argument("--list", default=None, metavar="FILE",
+                        help="also write the neglected-core list (.csv or .parquet)")  # fmt: skip
+    parser.add_argument("--raw-ids", action="store_true",
+                        help="list raw customer ids instead of salted-hash pseudonyms")  # fmt: skip
+    parser.add_argument(
+        "--salt", default=None, metavar="TEXT",
+        help="secret salt for pseudonyms (default: $CRMRESEARCH_SALT, else random per run)",
+    )  # fmt: skip
+    parser.add_argument("--customers", type=int, default=5000, help="customers for 'synthetic'")
+    parser.add_argument("--seed", type=int, default=0, help="seed for 'synthetic'")
+    parser.add_argument("--columns", default=None, metavar="MAP",
+                        help="map file column names, e.g. cust=customer_id,dt=date")  # fmt: skip
+    parser.add_argument("--date-format", default=None, metavar="FMT", help="strptime format")
+    parser.set_defaults(func=run)
+
+
+def load_log(source: str, *, customers: int = 5000, seed: int = 0, columns=None,
+             date_format=None):  # fmt: skip
+    """'cdnow', 'synthetic' or a validated transaction file."""
+    key = source.lower()
+    if key == "cdnow":
+        from crmresearch.datasets import load_cdnow
+
+        return load_cdnow()
+    if key == "synthetic":
+        from crmresearch.datasets import make_crm_data
+
+        return make_crm_data(n_customers=customers, seed=seed).transactions
+    from crmresearch.data import parse_column_mapping, read_transactions
+
+    log = read_transactions(source, columns=parse_column_mapping(columns), date_format=date_format)
+    if log.n_rejected:
+        print(f"{log.n_rejected:,} of {log.n_read:,} rows rejected by validation "
+              "(see `crmresearch validate`)")  # fmt: skip
+    return log
+
+
+def compute(log, *, calibration_end, holdout_end, calibration_start=None, holdout_start=None,
+            index=None, config="ecommerce", core_share=0.2, volume_shares=(0.05, 0.15, 0.80),
+            top_tiers=("A",), pseudonymize=True, salt=None):  # fmt: skip
+    """Features -> index composite -> volume ABC -> outcomes -> potential_core_loss."""
+    from crmresearch.features import apply_config, customer_features, holdout_outcomes
+    from crmresearch.index import ClassificationIndex
+    from crmresearch.loss import potential_core_loss
+    from crmresearch.tiers import abc
+
+    cal_end = pd.Timestamp(calibration_end)
+    hold_start = (pd.Timestamp(holdout_start) if holdout_start is not None
+                  else cal_end + pd.Timedelta(days=1))  # fmt: skip
+    if hold_start <= cal_end:
+        raise ValueError(
+            f"holdout start {hold_start.date()} must be after calibration end {cal_end.date()}"
+        )
+    print("calibration indicators ...", file=sys.stderr)
+    features = customer_features(log, start=calibration_start, end=cal_end)
+    X = apply_config(features, config)
+    if index is None:
+        print(f"fitting the classification index on {X.shape[1]} indicators ...", file=sys.stderr)
+        idx = ClassificationIndex(missing="listwise").fit(X)
+    else:
+        idx = ClassificationIndex.load(index) if isinstance(index, (str, os.PathLike)) else index
+    composite = idx.composite(X)
+    volume = abc(features["monetary"], shares=volume_shares)
+    print("holdout outcomes ...", file=sys.stderr)
+    outcomes = holdout_outcomes(log, start=hold_start, end=holdout_end, customers=features.index)
+    result = potential_core_loss(
+        composite, volume, outcomes, core_share=core_share, top_volume_tiers=top_tiers,
+        revenue_before=features["monetary"], pseudonymize=pseudonymize, salt=salt,
+    )  # fmt: skip
+    windows = {
+        "calibration": {"start": features.attrs.get("window", {}).get("start"),
+                        "end": f"{cal_end:%Y-%m-%d}"},
+        "holdout": {"start": f"{hold_start:%Y-%m-%d}",
+                    "end": f"{pd.Timestamp(holdout_end):%Y-%m-%d}"},
+    }  # fmt: skip
+    return result, {"windows": windows, "volume_rule": volume.attrs["rule"],
+                    "index_indicators": list(X.columns), "config": X.attrs.get("config")}  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> int:
+    if Path(args.out).suffix.lower() != ".json":
+        raise ValueError(f"--out {args.out}: use a .json file name")
+    if args.list and Path(args.list).suffix.lower() not in (".csv", ".parquet"):
+        raise ValueError(f"--list {args.list}: use a .csv or .parquet file name")
+    shares = tuple(float(s) for s in args.volume_shares.split(","))
+    tops = tuple(s.strip() for s in args.top_tiers.split(",") if s.strip())
+    t0 = time.perf_counter()
+    print(f"reading {args.log} ...", file=sys.stderr)
+    log = load_log(args.log, customers=args.customers, seed=args.seed, columns=args.columns,
+                   date_format=args.date_format)  # fmt: skip
+    result, meta = compute(
+        log, calibration_end=args.calibration_end, holdout_end=args.holdout_end,
+        calibration_start=args.calibration_start, holdout_start=args.holdout_start,
+        index=args.index, config=args.config, core_share=args.core_share, volume_shares=shares,
+        top_tiers=tops, pseudonymize=not args.raw_ids,
+        salt=args.salt or os.environ.get("CRMRESEARCH_SALT"),
+    )  # fmt: skip
+    w = meta["windows"]
+    print(f"calibration {w['calibration']['start']} .. {w['calibration']['end']}; holdout "
+          f"{w['holdout']['start']} .. {w['holdout']['end']}")  # fmt: skip
+    print(f"volume tiers: {meta['volume_rule']}")
+    print(result.summary())
+    write_json(args.out, {**meta, **result.to_dict(include_list=False), "log": args.log})
+    print(f"wrote {args.out}")
+    if args.list:
+        write_frame(args.list, result.neglected.reset_index())
+        kind = "raw ids" if args.raw_ids else "pseudonymized ids"
+        print(f"wrote {args.list} ({len(result.neglected):,} neglected core customers, {kind})")
+    print(f"done in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    return 0

@@ -492,7 +492,7 @@ def test_synthetic_log_matches_reference_for_every_indicator():
         pytest.skip("crmresearch.datasets.make_crm_data not available yet")
     data = datasets.make_crm_data(n_customers=400, seed=3)
     log = data.transactions.frame
-    end = log["date"].min() + (log["date"].max() - log["date"].min()) * 0.6
+    end = (log["date"].min() + (log["date"].max() - log["date"].min()) * 0.6).normalize()
     result = customer_features(data.transactions, end=end)
     assert result.attrs["skipped"] == {}  # all optional columns present, returns included
     assert_matches(result, reference_features(log, None, end))

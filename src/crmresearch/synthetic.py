@@ -292,7 +292,10 @@ def make_crm_data(
         base_churn=base_churn,
         return_probability=return_probability,
     )
-    rng = np.random.default_rng(seed)
+    # Independent child streams per mechanism: worlds that differ only in one mechanism's
+    # parameters (neglect, campaign, roll-out) share every other draw (common random numbers).
+    streams = np.random.default_rng(seed).spawn(7)
+    rng, rng_cal, rng_roll, rng_defect, rng_hold, rng_arm, rng_camp = streams
     n = p["n_customers"]
     t0 = pd.Timestamp(p["start"])
     cal_end = pd.Timestamp(p["calibration_end"])
@@ -328,34 +331,40 @@ def make_crm_data(
     cat_pref = rng.dirichlet(np.full(len(CATEGORIES), 0.6), n)
     chan_pref = rng.dirichlet(np.full(len(CHANNELS), 0.8), n)
 
-    # --- calibration orders: stationary gamma renewal, conditioned on >= 1 order ---
-    cal_owner, cal_t = _renewal(rng, mean_gap, gap_shape, cal_days, at_least_one=True)
+    terms = np.where(value > 0.8, 60, 30)
+    terms = np.where(credit > 1.2, 14, terms)
 
-    # --- volume tier at the campaign start (needs calibration revenue incl. roll-out + returns) ---
-    # Roll-out extras within the calibration year (region cohorts; constant monthly effect).
+    def finish(stream, lines, offset, invoiced):
+        return _finish_lines(stream, lines, offset, invoiced, terms, late_prob, mean_days_late)
+
+    # --- calibration orders: stationary gamma renewal, conditioned on >= 1 order ---
+    cal_owner, cal_t = _renewal(rng_cal, mean_gap, gap_shape, cal_days, at_least_one=True)
+    base_cal = _order_lines(
+        rng_cal, cal_owner, cal_t, mean_quantity, unit_price, margin, cat_pref, chan_pref
+    )
+    # Returns of calibration base orders (booked in the calibration window).
+    cal_returns = _returns(rng_cal, base_cal, p["return_probability"], cal_days)
+    parts = [finish(rng_cal, base_cal, 0, True), finish(rng_cal, cal_returns, 0, False)]
+
+    # --- roll-out extras within the calibration year (region cohorts; constant monthly effect) ---
     starts_map = {r: pd.Timestamp(s) for r, s in p["rollout_starts"].items()}
     region_names = np.array(REGIONS, dtype=object)[region]
     rollout_start = pd.Series(
         [starts_map.get(r, pd.NaT) for r in region_names], index=idx, dtype="datetime64[ns]"
     )
     ro_owner, ro_t = _rollout_orders(
-        rng, rollout_start.values, t0, cal_end, p["rollout_effect"] / p["rollout_order_value"]
+        rng_roll, rollout_start.values, t0, cal_end, p["rollout_effect"] / p["rollout_order_value"]
     )
-
-    base_cal = _order_lines(
-        rng, cal_owner, cal_t, mean_quantity, unit_price, margin, cat_pref, chan_pref
+    ro_amount = np.round(rng_roll.gamma(4.0, p["rollout_order_value"] / 4.0, ro_owner.size), 2)
+    ro_lines = _extra_lines(
+        rng_roll, ro_owner, ro_t, ro_amount, unit_price, margin, cat_pref, chan_pref
     )
-    ro_amount = np.round(rng.gamma(4.0, p["rollout_order_value"] / 4.0, ro_owner.size), 2)
-    ro_lines = _extra_lines(rng, ro_owner, ro_t, ro_amount, unit_price, margin, cat_pref, chan_pref)
+    parts.append(finish(rng_roll, ro_lines, 0, True))
 
-    # Returns of calibration base orders (booked in the calibration window).
-    cal_returns = _returns(rng, base_cal, p["return_probability"], cal_days)
-
-    cal_revenue = (
-        np.bincount(base_cal["owner"], base_cal["amount"], n)
-        + np.bincount(ro_lines["owner"], ro_lines["amount"], n)
-        + np.bincount(cal_returns["owner"], cal_returns["amount"], n)
-    )
+    # --- the firm's volume tier at the campaign start: calibration net revenue ---
+    cal_revenue = np.zeros(n)
+    for q in parts:
+        cal_revenue += np.bincount(q["owner"], q["amount"], n)
     tier = _volume_tier(cal_revenue)
 
     # --- latent worth, neglect and holdout defection ---
@@ -366,42 +375,35 @@ def make_crm_data(
     neglected = high_value & (tier != "A")
     p_base = special.expit(special.logit(p["base_churn"]) - 0.5 * loyalty + 0.4 * credit)
     p_defect = np.minimum(p_base + p["neglect_effect"] * neglected, 1.0)
-    defected = rng.random(n) < p_defect
+    defected = rng_defect.random(n) < p_defect
+
+    # --- holdout base orders: renewal restarts in equilibrium; defectors' rows are dropped ---
+    # (drawn for everyone first, so that worlds differing only in who defects share all draws)
+    ho_owner, ho_t = _renewal(rng_hold, mean_gap, gap_shape, hold_days, at_least_one=False)
+    base_ho = _order_lines(
+        rng_hold, ho_owner, ho_t, mean_quantity, unit_price, margin, cat_pref, chan_pref
+    )
+    ho_returns = _returns(rng_hold, base_ho, p["return_probability"], hold_days)
+    for lines, invoiced in ((base_ho, True), (ho_returns, False)):
+        q = finish(rng_hold, lines, cal_days, invoiced)
+        keep = ~defected[q["owner"]]
+        parts.append({k: v[keep] for k, v in q.items()})
 
     # --- campaign: Bernoulli arm, extra Poisson(lambda_tier) orders for the treated ---
-    treated = rng.random(n) < p["treatment_share"]
+    treated = rng_arm.random(n) < p["treatment_share"]
     lam = np.array([p["campaign_effects"][t] for t in tier])
     cval = np.array([p["campaign_order_value"][t] for t in tier])
-    n_extra = rng.poisson(np.where(treated, lam, 0.0))
+    n_extra = rng_camp.poisson(np.where(treated, lam, 0.0))
     cp_owner = np.repeat(np.arange(n), n_extra)
-    cp_t = rng.integers(0, hold_days, cp_owner.size).astype(float) + rng.random(cp_owner.size)
-    cp_amount = np.round(rng.gamma(4.0, cval[cp_owner] / 4.0), 2)
-
-    # --- holdout base orders: renewal restarts in equilibrium; defectors place none ---
-    ho_owner, ho_t = _renewal(rng, mean_gap, gap_shape, hold_days, at_least_one=False)
-    keep = ~defected[ho_owner]
-    ho_owner, ho_t = ho_owner[keep], ho_t[keep]
-    base_ho = _order_lines(
-        rng, ho_owner, ho_t, mean_quantity, unit_price, margin, cat_pref, chan_pref
+    cp_t = rng_camp.integers(0, hold_days, cp_owner.size) + rng_camp.random(cp_owner.size)
+    cp_amount = np.round(rng_camp.gamma(4.0, cval[cp_owner] / 4.0), 2)
+    cp_lines = _extra_lines(
+        rng_camp, cp_owner, cp_t, cp_amount, unit_price, margin, cat_pref, chan_pref
     )
-    ho_returns = _returns(rng, base_ho, p["return_probability"], hold_days)
-    cp_lines = _extra_lines(rng, cp_owner, cp_t, cp_amount, unit_price, margin, cat_pref, chan_pref)
+    parts.append(finish(rng_camp, cp_lines, cal_days, True))
 
-    # --- payment terms, invoices, one sorted frame ---
-    terms = np.where(value > 0.8, 60, 30)
-    terms = np.where(credit > 1.2, 14, terms)
-    parts = []
-    for lines, offset, invoiced in (
-        (base_cal, 0, True),
-        (ro_lines, 0, True),
-        (cal_returns, 0, False),
-        (base_ho, cal_days, True),
-        (cp_lines, cal_days, True),
-        (ho_returns, cal_days, False),
-    ):
-        parts.append(_finish_lines(rng, lines, offset, invoiced, terms, late_prob, mean_days_late))
+    # --- one frame sorted by customer, then day (within a day: block order above) ---
     cols = {k: np.concatenate([q[k] for q in parts]) for k in parts[0]}
-    # sort by customer, then day; within a day the block order above (stable, deterministic)
     order = np.argsort(cols["owner"] * (cal_days + hold_days + 1) + cols["day"], kind="stable")
     cols = {k: v[order] for k, v in cols.items()}
     tx = _transaction_frame(cols, ids, t0)

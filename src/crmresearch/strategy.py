@@ -148,13 +148,49 @@ def _holm(p: np.ndarray) -> np.ndarray:
     return out
 
 
-def _ols_robust(y, X, cov_type: str, groups=None):
-    import statsmodels.api as sm
+@dataclass
+class _Fit:
+    params: np.ndarray
+    cov: np.ndarray
 
-    model = sm.OLS(y, X)
+    @property
+    def bse(self) -> np.ndarray:
+        return np.sqrt(np.diag(self.cov))
+
+    def conf_int(self, alpha: float) -> np.ndarray:
+        z = stats.norm.ppf(1 - alpha / 2)
+        return np.column_stack([self.params - z * self.bse, self.params + z * self.bse])
+
+    @property
+    def pvalues(self) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return 2 * stats.norm.sf(np.abs(self.params / self.bse))
+
+
+def _ols_robust(y: np.ndarray, X: np.ndarray, cov_type: str, groups=None) -> _Fit:
+    r"""OLS with a sandwich covariance, as ``statsmodels`` ``OLS.fit(cov_type=...)``.
+
+    HC2: :math:`(X'X)^{-1} X' \mathrm{diag}(u_i^2 / (1 - h_{ii})) X (X'X)^{-1}` with leverages
+    computed row-wise (statsmodels forms the n × n hat matrix, which does not scale to CRM
+    sizes). Cluster (CR1): :math:`\frac{G}{G-1}\frac{n-1}{n-k}(X'X)^{-1}\sum_g s_g s_g'(X'X)^{-1}`
+    with :math:`s_g = X_g' u_g` (statsmodels' default small-sample correction).
+    """
+    XtX_inv = np.linalg.pinv(X.T @ X)
+    beta = XtX_inv @ (X.T @ y)
+    u = y - X @ beta
+    n, k = X.shape
     if cov_type == "cluster":
-        return model.fit(cov_type="cluster", cov_kwds={"groups": groups})
-    return model.fit(cov_type=cov_type)
+        codes = pd.factorize(groups)[0] if groups is not None else np.arange(n)
+        G = int(codes.max()) + 1
+        scores = np.zeros((G, k))
+        np.add.at(scores, codes, X * u[:, None])
+        meat = scores.T @ scores * (G / (G - 1)) * ((n - 1) / (n - k))
+    else:
+        h = np.einsum("ij,jk,ik->i", X, XtX_inv, X)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            w = u**2 / (1.0 - h)
+        meat = (X * w[:, None]).T @ X
+    return _Fit(params=beta, cov=XtX_inv @ meat @ XtX_inv)
 
 
 def _wald(beta: np.ndarray, cov: np.ndarray, idx: Sequence[int]) -> tuple[float, int, float]:
@@ -414,9 +450,9 @@ def effect_by_tier(
                 skipped.append({"tier": tier_label, "arm": a, "reason": "fewer than 2 clusters"})
             return
         res = _ols_robust(y, X, cov_type, groups)
-        params, bse = np.asarray(res.params), np.asarray(res.bse)
-        ci = np.asarray(res.conf_int(alpha=alpha))
-        pv = np.asarray(res.pvalues)
+        params, bse = res.params, res.bse
+        ci = res.conf_int(alpha)
+        pv = res.pvalues
         c_mean = float(y[arm == control_label].mean())
         for j, a in enumerate(present, start=1):
             rows.append(
@@ -525,7 +561,7 @@ def _heterogeneity_test(
         cols += list((Xc - Xc.mean(axis=0)).T)
     groups = groups_all[mask] if groups_all is not None else None
     res = _ols_robust(y, np.column_stack(cols), cov_type, groups)
-    stat, df, p = _wald(np.asarray(res.params), np.asarray(res.cov_params()), inter_idx)
+    stat, df, p = _wald(res.params, res.cov, inter_idx)
     return pd.DataFrame([{"chi2": stat, "df": df, "p_value": p, "n_tiers": len(good_tiers)}])
 
 

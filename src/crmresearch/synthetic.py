@@ -466,7 +466,7 @@ def make_crm_data(
     churn = churn_control * np.exp(-np.where(treated, lam, 0.0))
 
     factors = pd.DataFrame(F, index=idx, columns=list(FACTORS))
-    loadings = _planted_loadings(cols, in_cal, factors, t0)
+    loadings = _planted_loadings(cols, in_cal, factors, t0, cal_days - 1)
     eff = pd.DataFrame(
         {
             "purchases": [float(p["campaign_effects"][t]) for t in "ABC"],
@@ -779,15 +779,16 @@ def _volume_tier(revenue: np.ndarray) -> np.ndarray:
     return np.where(rank < n_a, "A", np.where(rank < n_a + n_b, "B", "C")).astype(object)
 
 
-def _indicator_arrays(cols, mask, n, t0) -> pd.DataFrame:
+def _indicator_arrays(cols, mask, n, t0, end_day) -> pd.DataFrame:
     """Planted indicators (untransformed) from the rows in ``mask``, with numpy only.
 
     Definitions as in :func:`crmresearch.features.customer_features`: frequency = rows,
     avg_order_value = net amount / frequency, active_months = distinct (year, month),
     regularity_cv = sd/mean (ddof=1) of gaps between distinct purchase dates (>= 2 gaps,
     else NaN), profit = net profit, margin_rate = profit / net amount (NaN if <= 0),
-    late_payment_rate = share of invoices (rows with a due date) paid after the due date,
-    days_overdue = mean over invoices of max(paid - due, 0) days.
+    late_payment_rate = share of invoices of known status at the window end E (rows with a
+    due date, paid by E or due before E) with p > due, where p = paid date if <= E else E;
+    days_overdue = mean over the same invoices of max(p - due, 0) days.
     """
     o, d = cols["owner"][mask], cols["day"][mask]
     freq = np.bincount(o, minlength=n).astype(float)
@@ -814,9 +815,15 @@ def _indicator_arrays(cols, mask, n, t0) -> pd.DataFrame:
         mean = s1 / ng
         var = (np.bincount(go, gap**2, n) - ng * mean**2) / (ng - 1)
         cv = np.where(ng >= 2, np.sqrt(np.maximum(var, 0.0)) / mean, np.nan)
-    inv = mask & (cols["due"] >= 0)
+    # Payment status as of the window end E (as features does): a payment after E is not
+    # known yet; an invoice counts when paid by E or already due before E.
+    E = end_day
+    due, paid = cols["due"], cols["paid"]
+    paid_known = np.where((paid >= 0) & (paid <= E), paid, -1)
+    inv = mask & (due >= 0) & ((paid_known >= 0) | (due < E))
     io = cols["owner"][inv]
-    over = (cols["paid"][inv] - cols["due"][inv]).astype(float)
+    seen = np.where(paid_known[inv] >= 0, paid_known[inv], E)
+    over = (seen - due[inv]).astype(float)
     n_inv = np.bincount(io, minlength=n)
     with np.errstate(invalid="ignore", divide="ignore"):
         late = np.where(n_inv > 0, np.bincount(io, (over > 0).astype(float), n) / n_inv, np.nan)
@@ -836,9 +843,9 @@ def _indicator_arrays(cols, mask, n, t0) -> pd.DataFrame:
     return out[list(PLANTED_INDICATORS)]
 
 
-def _planted_loadings(cols, mask, factors, t0) -> pd.DataFrame:
+def _planted_loadings(cols, mask, factors, t0, end_day) -> pd.DataFrame:
     """Pattern coefficients of the standardized transformed indicators on the true factors."""
-    X = _indicator_arrays(cols, mask, len(factors), t0)
+    X = _indicator_arrays(cols, mask, len(factors), t0, end_day)
     X.index = factors.index
     X[list(LOG_INDICATORS)] = np.log1p(X[list(LOG_INDICATORS)])
     complete = X.notna().all(axis=1).to_numpy()

@@ -301,15 +301,15 @@ def test_clusters_recover_blobs_ordered_by_composite():
     truth = np.repeat([0, 1, 2], 40)
     X = pd.DataFrame(centres[truth] + rng.normal(0, 0.3, (120, 2)), index=_ids(120),
                      columns=["F1", "F2"])  # fmt: skip
-    t = T.clusters(X, k=3, seed=1)
+    t = T.clusters(X, k=3, seed=1, n_init=3)
     assert list(t.cat.categories) == ["K1", "K2", "K3"]
     # K1 = highest mean composite (row sum) = blob 0
     assert (t.cat.codes.to_numpy() == truth).all()
     # composite given explicitly reverses the order
-    t_rev = T.clusters(X, k=3, seed=1, composite=-X.sum(axis=1))
+    t_rev = T.clusters(X, k=3, seed=1, composite=-X.sum(axis=1), n_init=3)
     assert (t_rev.cat.codes.to_numpy() == 2 - truth).all()
     # deterministic given the seed
-    assert t.equals(T.clusters(X, k=3, seed=1))
+    assert t.equals(T.clusters(X, k=3, seed=1, n_init=3))
 
 
 def test_clusters_nan_rows_and_too_few_customers():

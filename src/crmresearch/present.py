@@ -208,11 +208,16 @@ def table(
 
 def show_figure(fig) -> None:
     """Display a matplotlib figure once (as PNG) and close it so it is not shown twice."""
-    import matplotlib.pyplot as plt
-    from IPython.display import display
+    import io
 
-    display(fig)
+    import matplotlib.pyplot as plt
+    from IPython.display import Image, display
+
+    # Render the PNG ourselves: works whatever matplotlib backend the kernel ended up with.
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
+    display(Image(data=buffer.getvalue(), format="png"))
 
 
 @contextlib.contextmanager
@@ -340,3 +345,534 @@ def manifest(params: Mapping[str, Any], source: Source, **extra: Any) -> None:
         pd.DataFrame(list(versions.items()), columns=["package", "version"]).set_index("package"),
         caption="Package versions",
     )
+
+
+# ---------------------------------------------------------------------------- the study
+
+
+#: Default windows of the bundled CDNOW log (calibration ≤ 1997-09-30, holdout to 1998-06-30).
+CDNOW_WINDOWS = ("1997-09-30", "1998-06-30")
+
+
+def label(name: str, language: str = "en") -> str:
+    """Indicator label in ``language`` ("en"/"zh") from ``features.INDICATORS``; else the name."""
+    from crmresearch.features import INDICATORS
+
+    ind = INDICATORS.get(name)
+    if ind is None:
+        return str(name)
+    return ind.label_zh if language == "zh" and ind.label_zh else ind.label_en
+
+
+def setup(language: str = "en") -> None:
+    """Figure defaults for reports: a CJK-capable font first when the language is Chinese."""
+    import matplotlib as mpl
+
+    mpl.rcParams["figure.dpi"] = 100
+    mpl.rcParams["savefig.dpi"] = 100
+    if language == "zh":
+        mpl.rcParams["font.sans-serif"] = ["Noto Sans CJK SC", "Noto Sans CJK JP", "DejaVu Sans"]
+        mpl.rcParams["axes.unicode_minus"] = False
+    pd.set_option("display.max_columns", 30)
+
+
+def windows(source: Source, calibration_end: str, holdout_end: str) -> tuple[str, str]:
+    """Calibration end and holdout end: the given dates, else the data set's defaults."""
+    if source.is_synthetic:
+        t = source.synthetic.truth
+        default = (f"{t.calibration_end:%Y-%m-%d}", f"{t.holdout_end:%Y-%m-%d}")
+    elif source.name.startswith("CDNOW"):
+        default = CDNOW_WINDOWS
+    else:
+        default = ("", "")
+    cal = calibration_end or default[0]
+    hold = holdout_end or default[1]
+    if not cal or not hold:
+        raise ValueError(
+            "give calibration_end and holdout_end (YYYY-MM-DD) for your own data, e.g. "
+            "-p calibration_end=2024-06-30 -p holdout_end=2024-12-31"
+        )
+    if pd.Timestamp(hold) <= pd.Timestamp(cal):
+        raise ValueError(f"holdout_end {hold} must be after calibration_end {cal}")
+    return cal, hold
+
+
+@dataclass
+class Study:
+    """Everything the three reports share: features, index, tiers and holdout outcomes."""
+
+    source: Source
+    calibration_start: str | None
+    calibration_end: str
+    holdout_start: str
+    holdout_end: str
+    features: pd.DataFrame
+    index_input: pd.DataFrame
+    index: Any
+    index_warnings: list[str]
+    composite: pd.Series
+    volume_tiers: pd.Series
+    index_tiers: pd.Series
+    outcomes: pd.DataFrame
+    top_tier: str
+    language: str = "en"
+
+    def describe_windows(self) -> str:
+        start = self.calibration_start or self.features.attrs.get("window", {}).get("start", "")
+        return (
+            f"calibration {start} to {self.calibration_end}; "
+            f"holdout {self.holdout_start} to {self.holdout_end}"
+        )
+
+
+def _n_factors(value: Any) -> Any:
+    """Parameter text → ClassificationIndex n_factors ("parallel", "kaiser", 3, 0.8)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    text = str(value).strip()
+    if text in ("parallel", "kaiser"):
+        return text
+    try:
+        number = float(text)
+    except ValueError:
+        raise ValueError(
+            f"n_factors = {value!r}: use 'parallel', 'kaiser', a whole number or a share in (0, 1)"
+        ) from None
+    return int(number) if number.is_integer() and number >= 1 else number
+
+
+def volume_scheme(values: pd.Series, scheme: str, shares: Sequence[float]) -> pd.Series:
+    """The firm's tiering rule applied to ``values``: ABC by customer shares or Pareto."""
+    from crmresearch import tiers
+
+    if scheme == "abc":
+        return tiers.abc(values, shares=tuple(shares))
+    if scheme == "pareto":
+        return tiers.pareto(values, cum=tuple(shares))
+    raise ValueError(f"tier_scheme {scheme!r}: use 'abc' or 'pareto'")
+
+
+def prepare(
+    source: Source,
+    *,
+    calibration_start: str = "",
+    calibration_end: str = "",
+    holdout_end: str = "",
+    index_config: str = "ecommerce",
+    method: str = "pc",
+    rotation: str = "varimax",
+    n_factors: Any = "parallel",
+    tier_scheme: str = "abc",
+    tier_shares: Sequence[float] = (0.05, 0.15, 0.80),
+    seed: int = 0,
+    language: str = "en",
+) -> Study:
+    """Run the shared steps: features → index → composite → volume and index tiers → outcomes.
+
+    Every number comes from the library (``features``, ``index``, ``tiers``); this function only
+    wires the parameters through. The index's warnings are collected, not printed.
+    """
+    from crmresearch import features as feat
+    from crmresearch.index import ClassificationIndex
+
+    cal_end, hold_end = windows(source, calibration_end, holdout_end)
+    hold_start = f"{pd.Timestamp(cal_end) + pd.Timedelta(days=1):%Y-%m-%d}"
+    X = feat.customer_features(source.log, start=calibration_start or None, end=cal_end)
+    Z = feat.apply_config(X, index_config)
+    with collect_warnings() as caught:
+        idx = ClassificationIndex(
+            n_factors=_n_factors(n_factors),
+            method=method,
+            rotation=None if rotation in ("none", "", None) else rotation,
+            seed=seed,
+        ).fit(Z)
+    composite = idx.composite(Z, scale="0-100")
+    volume = volume_scheme(X["monetary"], tier_scheme, tier_shares)
+    by_index = volume_scheme(composite, tier_scheme, tier_shares) if tier_scheme == "abc" else None
+    if by_index is None:  # Pareto cuts by value share; the index has no "share" - use the
+        # same customer counts per tier as the volume scheme so the two are comparable.
+        from crmresearch import tiers
+
+        counts = volume.value_counts(sort=False).reindex(volume.cat.categories).to_numpy()
+        by_index = tiers.abc(composite, shares=tuple(counts / counts.sum()))
+    outcomes = feat.holdout_outcomes(source.log, start=hold_start, end=hold_end, customers=X.index)
+    return Study(
+        source=source,
+        calibration_start=calibration_start or None,
+        calibration_end=cal_end,
+        holdout_start=hold_start,
+        holdout_end=hold_end,
+        features=X,
+        index_input=Z,
+        index=idx,
+        index_warnings=list(dict.fromkeys([*caught, *getattr(idx, "warnings_", [])])),
+        composite=composite,
+        volume_tiers=volume,
+        index_tiers=by_index,
+        outcomes=outcomes,
+        top_tier=str(volume.cat.categories[0]),
+        language=language,
+    )
+
+
+def figure_or_note(make, what: str) -> None:
+    """Show ``make()``'s figure; if the plotting function is not available, say so clearly."""
+    try:
+        fig = make()
+    except (ModuleNotFoundError, ImportError, AttributeError) as exc:
+        note(f"{what}: figure not available in this version of crmresearch ({exc}).", kind="error")
+        return
+    show_figure(fig)
+
+
+class WarningLog(list):
+    """Every Python warning raised in the notebook after :func:`capture_warnings`."""
+
+
+_WARNINGS = WarningLog()
+
+
+def capture_warnings() -> WarningLog:
+    """Route all warnings of this kernel into a list shown later as a styled note (not stderr)."""
+
+    def _sink(message, category, filename, lineno, file=None, line=None):
+        text = f"{category.__name__}: {message}"
+        if text not in _WARNINGS:
+            _WARNINGS.append(text)
+
+    warnings.simplefilter("default")
+    warnings.showwarning = _sink
+    return _WARNINGS
+
+
+def title_block(title: str, subtitle: str) -> None:
+    """The report's title (h1) and a line saying what data and windows it covers."""
+    from IPython.display import HTML, display
+
+    stamp = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
+    display(
+        HTML(
+            f"<h1>{html.escape(title)}</h1><p class='crm-meta'>{html.escape(subtitle)} · "
+            f"generated {stamp}</p>"
+        )
+    )
+
+
+# ---------------------------------------------------------------------------- report sections
+
+
+def _kmo_word(kmo: float) -> str:
+    # Kaiser (1974)'s labels.
+    for cut, word in (
+        (0.9, "marvelous"),
+        (0.8, "meritorious"),
+        (0.7, "middling"),
+        (0.6, "mediocre"),
+        (0.5, "miserable"),
+    ):
+        if kmo >= cut:
+            return word
+    return "unacceptable"
+
+
+def _tier_names(tiers_: pd.Series) -> list[str]:
+    return [str(c) for c in tiers_.cat.categories]
+
+
+@dataclass
+class SegmentValue:
+    """Tables, figures' inputs, summary numbers and sentences of the segment-value report."""
+
+    metrics: dict
+    kpis: list
+    findings: list
+    tier_table: pd.DataFrame
+    tier_formats: dict
+    lorenz_values: dict
+    profiles: Any
+    profile_means: pd.DataFrame
+    profile_tests: pd.DataFrame
+    test_formats: dict
+    comparison: Any
+    crosstab: pd.DataFrame
+    agreement: pd.DataFrame
+    agreement_formats: dict
+    migration: Any
+    migration_table: pd.DataFrame
+    migration_rates: pd.DataFrame
+    rate_formats: dict
+
+
+def revenue_for_concentration(study: Study) -> pd.Series:
+    """Calibration net revenue with negative values counted as 0 (Gini/Lorenz need x ≥ 0)."""
+    return study.features["monetary"].clip(lower=0)
+
+
+def holdout_tiers(study: Study) -> pd.Series:
+    """The volume rule applied to holdout revenue of the customers who bought in the holdout.
+
+    Customers without a holdout purchase get no tier (shown as *inactive* by the migration).
+    """
+    from crmresearch import tiers
+
+    revenue = study.outcomes["revenue"].where(study.outcomes["purchases"] > 0)
+    active = revenue.dropna()
+    counts = study.volume_tiers.value_counts(sort=False)
+    shares = (counts / counts.sum()).to_numpy()
+    if study.volume_tiers.attrs.get("scheme") == "pareto":
+        cum = tuple(np.cumsum([0.8, 0.15])[: len(shares) - 1])
+        held = tiers.pareto(active, cum=cum)
+    else:
+        held = tiers.abc(active, shares=tuple(shares))
+    held = held.cat.rename_categories(
+        dict(zip(held.cat.categories, study.volume_tiers.cat.categories, strict=True))
+    )
+    return held.reindex(study.features.index)
+
+
+def segment_value(study: Study) -> SegmentValue:
+    """Everything the segment-value report shows, from library calls on ``study``."""
+    from crmresearch import compare
+
+    X, lang = study.features, study.language
+    vol = study.volume_tiers
+    revenue = X["monetary"]
+    names = _tier_names(vol)
+    counts = vol.value_counts(sort=False).reindex(vol.cat.categories)
+    rev = revenue.groupby(vol, observed=False).sum().reindex(vol.cat.categories)
+    tier_table = pd.DataFrame(
+        {
+            "customers": counts.astype("int64"),
+            "share of customers": counts / counts.sum(),
+            "net revenue": rev,
+            "share of revenue": rev / revenue.sum(),
+            "revenue per customer": rev / counts,
+        }
+    )
+    tier_table.index = pd.Index(names, name="tier")
+    tier_formats = {
+        "share of customers": fmt_pct,
+        "share of revenue": fmt_pct,
+        "net revenue": fmt_money,
+        "revenue per customer": lambda v: fmt_money(v, 2),
+    }
+    conc = revenue_for_concentration(study)
+    gini = compare.gini(conc)
+
+    profiles = compare.tier_profiles(X, vol)
+    means = profiles.means.copy()
+    means.columns = [label(c, lang) for c in means.columns]
+    means = means.T
+    means.index.name = "indicator"
+    kr = profiles.kruskal.copy()
+    tests = pd.DataFrame(
+        {"H": kr["H"], "df": kr["df"].astype("int64"), "p (Holm)": kr["p_holm"]},
+    )
+    tests.index = [label(c, lang) for c in kr.index]
+    tests.index.name = "indicator"
+
+    comparison = compare.compare_schemes(
+        vol.rename("volume tier"), study.index_tiers.rename("index tier"), value=revenue
+    )
+    crosstab = comparison.counts.copy()
+    crosstab.index = [f"volume {i}" for i in crosstab.index]
+    crosstab.columns = [f"index {c}" for c in crosstab.columns]
+    same = float(np.trace(comparison.counts.to_numpy()) / comparison.counts.to_numpy().sum())
+    agreement = pd.DataFrame(
+        {
+            "value": [same, comparison.kappa, comparison.ari, comparison.chi2, comparison.chi2_p],
+        },
+        index=pd.Index(
+            [
+                "same tier (share)",
+                "weighted Cohen's κ",
+                "adjusted Rand index",
+                "chi-square",
+                "p-value",
+            ],
+            name="statistic",
+        ),
+    )
+    agreement_formats = {"value": lambda v: f"{v:.3f}" if v >= 0.001 or v == 0 else fmt_p(v)}
+
+    held = holdout_tiers(study)
+    migration = compare.migration_matrix(vol, held)
+    mig = migration.row_shares.copy()
+    mig.index = [f"{i}" for i in mig.index]
+    mig.index.name = "calibration tier"
+    mig.columns = [str(c) for c in mig.columns]
+    rates = pd.DataFrame(
+        {
+            "value": [migration.stay_rate, migration.upgrade_rate, migration.downgrade_rate],
+        },
+        index=pd.Index(
+            ["stayed in tier", "moved up", "moved down"],
+            name="among customers tiered in both periods",
+        ),
+    )
+    top_stay = float(mig.loc[names[0], names[0]]) if names[0] in mig.columns else float("nan")
+    inactive_col = [c for c in mig.columns if c not in names]
+    top_inactive = float(mig.loc[names[0], inactive_col[0]]) if inactive_col else float("nan")
+
+    idx = study.index
+    explained = (
+        float(idx.variance_["cumulative"].iloc[-1])
+        if "cumulative" in idx.variance_
+        else float(idx.variance_.iloc[-1, -1])
+    )
+    top_cust = float(tier_table["share of customers"].iloc[0])
+    top_rev = float(tier_table["share of revenue"].iloc[0])
+    metrics = {
+        "customers": int(len(X)),
+        "net_revenue": float(revenue.sum()),
+        "top_tier": names[0],
+        "top_tier_customer_share": top_cust,
+        "top_tier_revenue_share": top_rev,
+        "gini_revenue": float(gini),
+        "kmo": float(idx.kmo_),
+        "bartlett_p": float(idx.bartlett_["p_value"]),
+        "n_factors": int(idx.n_factors_),
+        "variance_explained": explained,
+        "kappa_volume_vs_index": float(comparison.kappa),
+        "ari_volume_vs_index": float(comparison.ari),
+        "same_tier_share": same,
+        "migration_stay_rate": float(migration.stay_rate),
+        "top_tier_stay_share": top_stay,
+        "top_tier_inactive_share": top_inactive,
+    }
+    kpis = [
+        ("customers analysed", fmt_int(len(X))),
+        (f"revenue from tier {names[0]} ({fmt_pct(top_cust, 0)} of customers)", fmt_pct(top_rev)),
+        ("Gini of revenue", fmt_num(gini, 2)),
+        ("index factors / variance explained", f"{idx.n_factors_} / {fmt_pct(explained, 0)}"),
+        ("same tier by volume and by index", fmt_pct(same)),
+    ]
+    findings = [
+        f"Tier {names[0]} — {fmt_pct(top_cust)} of customers — brings {fmt_pct(top_rev)} of calibration "
+        f"net revenue; revenue is {'highly ' if gini >= 0.6 else ''}concentrated (Gini {gini:.2f}).",
+        f"The classification index keeps {idx.n_factors_} factors ({'; '.join(idx.factor_names_)}) that "
+        f"explain {fmt_pct(explained)} of the indicators' variance; sampling adequacy is "
+        f"{_kmo_word(idx.kmo_)} (KMO {idx.kmo_:.2f}).",
+        f"Volume tiers and index tiers put {fmt_pct(same)} of customers in the same tier "
+        f"(weighted κ {comparison.kappa:.2f}): {fmt_pct(1 - same)} are valued differently by the index "
+        "than by their sales volume.",
+        f"Of tier {names[0]}, {fmt_pct(top_stay)} were again in tier {names[0]} in the holdout and "
+        f"{fmt_pct(top_inactive)} bought nothing; overall {fmt_pct(migration.stay_rate)} of active "
+        "customers stayed in their tier.",
+    ]
+    return SegmentValue(
+        metrics=metrics,
+        kpis=kpis,
+        findings=findings,
+        tier_table=tier_table,
+        tier_formats=tier_formats,
+        lorenz_values={"calibration net revenue": conc},
+        profiles=profiles,
+        profile_means=means,
+        profile_tests=tests,
+        test_formats={"H": lambda v: fmt_num(v, 1), "p (Holm)": fmt_p},
+        comparison=comparison,
+        crosstab=crosstab,
+        agreement=agreement,
+        agreement_formats=agreement_formats,
+        migration=migration,
+        migration_table=mig,
+        migration_rates=rates,
+        rate_formats={"value": fmt_pct},
+    )
+
+
+def index_structure(study: Study) -> None:
+    """Adequacy, variance table, loadings, composite weights and the index's warnings."""
+    idx, lang = study.index, study.language
+    b = idx.bartlett_
+    adequacy = pd.DataFrame(
+        {
+            "value": [
+                f"{idx.kmo_:.3f} ({_kmo_word(idx.kmo_)})",
+                f"χ² = {b['chi2']:,.1f}, df = {int(b['df'])}, p {fmt_p(b['p_value']) if fmt_p(b['p_value']).startswith('<') else '= ' + fmt_p(b['p_value'])}",
+                f"{idx.n_factors_} ({idx.n_factors})",
+                f"{idx.method}, rotation {idx.rotation or 'none'}",
+                f"{idx.n_obs_:,}",
+            ]
+        },
+        index=pd.Index(
+            [
+                "KMO",
+                "Bartlett's test of sphericity",
+                "factors retained (rule)",
+                "extraction",
+                "customers",
+            ],
+            name="sampling adequacy and extraction",
+        ),
+    )
+    table(adequacy)
+    show_warnings(study.index_warnings, title="Index warnings:")
+    vt = idx.variance_table()
+    keep = vt.iloc[: max(idx.n_factors_ + 2, 4)].copy()
+    keep.columns = [f"{a.split(' ')[0].capitalize()}: {b_}" for a, b_ in keep.columns]
+    keep.index = [str(i) for i in keep.index]
+    keep.index.name = "component"
+    table(keep, caption="Total variance explained (first components)", default_digits=2)
+    lt = idx.loadings_table()
+    lt.index = [label(c, lang) for c in lt.index]
+    lt.index.name = "indicator"
+    lt.columns = [*[f"F{i + 1}" for i in range(lt.shape[1] - 1)], "communality"]
+    table(
+        lt, caption="Rotated loadings (|loading| < 0.30 blank) and communalities", default_digits=2
+    )
+    weights = pd.DataFrame(
+        {
+            "factor": list(idx.factor_names_),
+            "weight in composite": idx.composite_weights_.to_numpy(),
+        },
+        index=pd.Index([f"F{i + 1}" for i in range(idx.n_factors_)], name="factor"),
+    )
+    table(
+        weights,
+        caption="Composite index weights (share of explained variance)",
+        formats={"weight in composite": lambda v: fmt_num(v, 3)},
+    )
+    figure_or_note(lambda: idx.plot_scree(), "Scree plot")
+    figure_or_note(lambda: idx.plot_loadings(), "Loadings heatmap")
+
+
+def methods(study: Study) -> None:
+    """The data-dependent part of the methods appendix: what was used, skipped and excluded."""
+    X = study.features
+    attrs = X.attrs
+    rows = [
+        ("data", study.source.name),
+        ("windows", study.describe_windows()),
+        ("customers with a transaction in the calibration window", fmt_int(len(X))),
+        (
+            "rows read / accepted / rejected",
+            f"{fmt_int(study.source.log.n_read)} / {fmt_int(study.source.log.n_accepted)} / "
+            f"{fmt_int(study.source.log.n_rejected)}",
+        ),
+        ("volume tier rule", study.volume_tiers.attrs.get("rule", "")),
+        (
+            "index system",
+            f"{study.index_input.attrs.get('config', '')}: "
+            + ", ".join(label(c, study.language) for c in study.index_input.columns),
+        ),
+    ]
+    skipped = study.index_input.attrs.get("skipped", {})
+    if skipped:
+        rows.append(("indicators skipped", "; ".join(f"{k} ({v})" for k, v in skipped.items())))
+    filled = study.index_input.attrs.get("filled", {})
+    if filled:
+        rows.append(
+            (
+                "undefined values filled",
+                "; ".join(f"{k}: {fmt_int(v)} customers" for k, v in filled.items()),
+            )
+        )
+    negative = int((X["monetary"] < 0).sum())
+    rows.append(
+        ("customers with negative net revenue (counted as 0 for Gini/Lorenz)", fmt_int(negative))
+    )
+    for note_text in attrs.get("notes", []):
+        rows.append(("note", note_text))
+    table(pd.DataFrame(rows, columns=["item", "value"]).set_index("item"), caption="This run")

@@ -218,6 +218,8 @@ def _coerce(name: str, value: Any, spec: Parameter, notebook: str) -> Any:
         value = value.isoformat()
     if isinstance(value, tuple):
         value = list(value)
+    if isinstance(default, str) and isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)  # e.g. -p n_factors=3 for a text parameter "parallel" | "3"
     if default is None or value is None:
         ok = True
     elif isinstance(default, bool):
@@ -349,6 +351,11 @@ def _execute(
 
     # papermill writes nothing itself (output_path=None); we keep the executed notebook in memory.
     nb_in = nbformat.read(notebook, as_version=4)
+    import logging
+
+    # We checked the parameters ourselves; papermill's own parser logs false alarms about
+    # lines it cannot read (e.g. `x = ""  # comment "with quotes"`).
+    logging.getLogger("papermill").setLevel(logging.ERROR)
     env_backup = os.environ.get("MPLBACKEND")
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     try:

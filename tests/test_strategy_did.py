@@ -158,3 +158,27 @@ def test_did_errors():
         diff_in_diff(tx, ro, periods=("2024-01-01", "2024-01-31"))
     with pytest.raises(DataError, match="outcome"):
         diff_in_diff(tx, ro, periods=PERIODS, outcome="profit")
+
+
+def test_recovers_synthetic_crm_rollout_effect():
+    """The package generator's staggered roll-out (+rollout_effect revenue per month)."""
+    try:
+        from crmresearch.datasets import make_crm_data
+    except ImportError:
+        try:
+            from crmresearch.synthetic import make_crm_data
+        except ImportError:
+            pytest.skip("crmresearch.datasets.make_crm_data is not available yet")
+    crm = make_crm_data(2000, seed=0)
+    truth = crm.truth
+    tier = crm.campaign.set_index("customer_id")["tier"]
+    res = diff_in_diff(
+        crm.transactions, crm.rollout, periods=(truth.start, truth.rollout_end), tier=tier
+    )
+    tab = res.table.set_index("tier")
+    assert tab.loc["overall", "ci_low"] < truth.rollout_effect < tab.loc["overall", "ci_high"]
+    assert tab.loc["overall", "p_value"] < 1e-4
+    assert tab.loc["overall", "n_treated"] == crm.rollout["start"].notna().sum()
+    for t in ["A", "B", "C"]:  # the planted effect is the same in every tier
+        assert tab.loc[t, "ci_low"] < truth.rollout_effect < tab.loc[t, "ci_high"], t
+    assert res.pretrend.set_index("tier").loc["overall", "p_value"] > 0.05

@@ -270,6 +270,17 @@ def _logit(churned: np.ndarray, neglected: np.ndarray, revenue: np.ndarray, alph
         return res, "", f"logistic regression failed: {type(exc).__name__}: {exc}"
     b = float(fit.params["neglected"])
     lo, hi = fit.conf_int(alpha=alpha).loc["neglected"]
+    converged = bool(fit.mle_retvals.get("converged", True))
+    if not converged or not np.isfinite([b, lo, hi]).all() or max(abs(b), abs(lo), abs(hi)) > 30:
+        # (quasi-)separation, e.g. no churner in one group: the MLE does not exist
+        return (
+            res,
+            str(fit.summary()),
+            (
+                "logistic regression: (quasi-)complete separation (e.g. nobody churned in one group); "
+                "odds ratio not estimable - use the risk ratio/difference"
+            ),
+        )
     res = {
         "odds_ratio": math.exp(b),
         "odds_ratio_ci": (math.exp(lo), math.exp(hi)),

@@ -876,3 +876,280 @@ def methods(study: Study) -> None:
     for note_text in attrs.get("notes", []):
         rows.append(("note", note_text))
     table(pd.DataFrame(rows, columns=["item", "value"]).set_index("item"), caption="This run")
+
+
+class ConfiguredIndex:
+    """A fitted index applied the way it was fitted: index system (fill, log) then composite.
+
+    ``compare.reclassify(index=...)`` calls ``index.composite(features)`` on raw indicators; the
+    index was fitted on ``features.apply_config(...)`` output, so that step must come first.
+    """
+
+    def __init__(self, index, config: str, scale: str | None = "0-100"):
+        self.index = index
+        self.config = config
+        self.scale = scale
+
+    def composite(self, features: pd.DataFrame) -> pd.Series:
+        from crmresearch.features import apply_config
+
+        return self.index.composite(apply_config(features, self.config), scale=self.scale)
+
+
+@dataclass
+class CoreLoss:
+    """Results, tables and summary of the potential core-customer loss report."""
+
+    metrics: dict
+    kpis: list
+    findings: list
+    result: Any
+    comparison: Any
+    group_table: pd.DataFrame
+    effect_table: pd.DataFrame
+    neglected_list: pd.DataFrame
+    rising: pd.DataFrame
+    rising_rule: str
+    problems: pd.DataFrame
+    validity: Any
+    validity_table: pd.DataFrame
+
+
+def core_loss(
+    study: Study,
+    *,
+    core_share: float = 0.2,
+    pseudonymize_ids: bool = True,
+    n_boot: int = 500,
+    seed: int = 0,
+    rise: float = 10.0,
+    rise_freq: str = "Q",
+    rise_periods: int = 1,
+) -> CoreLoss:
+    """Neglected core, churn and revenue lost, rising stars, problem customers, validity."""
+    from crmresearch import compare, loss
+
+    X = study.features
+    vol, top = study.volume_tiers, study.top_tier
+    result = loss.potential_core_loss(
+        study.composite,
+        vol,
+        study.outcomes,
+        core_share=core_share,
+        top_volume_tiers=(top,),
+        revenue_before=X["monetary"],
+        pseudonymize=pseudonymize_ids,
+    )
+    comparison = compare.compare_schemes(
+        vol.rename("volume tier"), study.index_tiers.rename("index tier"), value=X["monetary"]
+    )
+    g = result.groups
+    names = {
+        "neglected_core": "neglected core",
+        "served_core": "served core",
+        "other": "other customers",
+    }
+    group_table = pd.DataFrame(
+        {
+            "customers": g["customers"].astype("int64"),
+            "share": g["share"],
+            "churn rate": g["churn_rate"],
+            "churn 95 % CI": [
+                f"{fmt_pct(lo)} – {fmt_pct(hi)}"
+                for lo, hi in zip(g["churn_ci_low"], g["churn_ci_high"], strict=True)
+            ],
+            "revenue before": g["revenue_before"],
+            "revenue lost": g["revenue_lost"],
+            "share lost": g["revenue_lost_share"],
+        }
+    )
+    group_table.index = pd.Index([names.get(i, i) for i in g.index], name="group")
+    c = result.comparison
+    effect_table = pd.DataFrame(
+        {
+            "estimate": [c["risk_difference"], c["risk_ratio"], c["odds_ratio"]],
+            "95 % CI": [
+                f"{c['risk_difference_ci'][0]:+.3f} to {c['risk_difference_ci'][1]:+.3f}",
+                f"{c['risk_ratio_ci'][0]:.2f} to {c['risk_ratio_ci'][1]:.2f}",
+                f"{c['odds_ratio_ci'][0]:.2f} to {c['odds_ratio_ci'][1]:.2f}",
+            ],
+            "p-value": [c["p_value"], c["p_value"], c["odds_ratio_p_value"]],
+            "method": [
+                "difference of churn rates, two-proportion z-test",
+                "ratio of churn rates (neglected / served)",
+                f"logistic regression, controlling for log calibration revenue (n = {c['logit_n']:,})",
+            ],
+        },
+        index=pd.Index(
+            ["risk difference", "risk ratio", "odds ratio (adjusted)"],
+            name="neglected vs served core",
+        ),
+    )
+    nl = result.neglected.head(15).copy()
+    nl.index.name = "customer (pseudonym)" if result.pseudonymized else "customer id"
+    nl = nl.rename(
+        columns={
+            "index_value": "index (0–100)",
+            "index_rank": "index rank",
+            "volume_tier": "volume tier",
+            "revenue_before": "revenue before",
+            "revenue_after": "revenue after",
+        }
+    )
+
+    # Rising stars: the index applied per period; lower-tier customers whose index climbed.
+    tiers_by_period, values = compare.reclassify(
+        study.source.log,
+        freq=rise_freq,
+        scheme="abc",
+        index=ConfiguredIndex(study.index, study.index_input.attrs.get("config", "ecommerce")),
+        start=study.calibration_start or X.attrs.get("window", {}).get("start"),
+        end=study.calibration_end,
+        return_values=True,
+        shares=tuple((study.volume_tiers.value_counts(sort=False) / len(X)).to_numpy()),
+    )
+    rising = compare.rising_stars(values, tiers_by_period, rise=rise, periods=rise_periods)
+    rising_rule = rising.attrs.get("rule", "")
+
+    problems = loss.problem_customers(X)
+    validity = compare.predictive_validity(
+        {"volume tiers": vol, "index tiers": study.index_tiers},
+        study.outcomes,
+        top=core_share,
+        n_boot=n_boot,
+        seed=seed,
+    )
+    vt = validity.table
+    validity_table = pd.DataFrame(
+        {
+            "predicted top": vt["predicted_top"].astype("int64"),
+            **{
+                m.replace("_", " "): [
+                    f"{fmt_pct(v)} ({fmt_pct(lo)} – {fmt_pct(hi)})"
+                    for v, lo, hi in zip(vt[m], vt[m + "_low"], vt[m + "_high"], strict=True)
+                ]
+                for m in ("precision", "recall", "value_capture")
+            },
+        },
+        index=pd.Index([str(i) for i in vt.index], name="scheme (top tier)"),
+    )
+
+    n_neg = int(g.loc["neglected_core", "customers"])
+    n_core = n_neg + int(g.loc["served_core", "customers"])
+    churn_neg = float(g.loc["neglected_core", "churn_rate"])
+    churn_srv = float(g.loc["served_core", "churn_rate"])
+    lost_neg = float(g.loc["neglected_core", "revenue_lost"])
+    vc = {str(k): float(v) for k, v in vt["value_capture"].items()}
+    prec = {str(k): float(v) for k, v in vt["precision"].items()}
+    metrics = {
+        "customers": int(result.n),
+        "core_customers": n_core,
+        "neglected_core": n_neg,
+        "neglected_share_of_core": n_neg / n_core if n_core else float("nan"),
+        "churn_neglected_core": churn_neg,
+        "churn_served_core": churn_srv,
+        "churn_other": float(g.loc["other", "churn_rate"]),
+        "risk_difference": float(c["risk_difference"]),
+        "risk_difference_ci": [float(v) for v in c["risk_difference_ci"]],
+        "risk_ratio": float(c["risk_ratio"]),
+        "p_value": float(c["p_value"]),
+        "odds_ratio_adjusted": float(c["odds_ratio"]),
+        "revenue_lost_neglected_core": lost_neg,
+        "revenue_lost_served_core": float(g.loc["served_core", "revenue_lost"]),
+        "rising_stars": int(len(rising)),
+        "problem_customers": int(len(problems)),
+        "precision_volume": prec.get("volume tiers"),
+        "precision_index": prec.get("index tiers"),
+        "value_capture_volume": vc.get("volume tiers"),
+        "value_capture_index": vc.get("index tiers"),
+    }
+    lo, hi = c["risk_difference_ci"]
+    significant = lo > 0 or hi < 0
+    kpis = [
+        (
+            f"neglected core customers ({fmt_pct(n_neg / n_core if n_core else float('nan'), 0)} of the core)",
+            fmt_int(n_neg),
+        ),
+        (
+            "holdout churn: neglected vs served core",
+            f"{fmt_pct(churn_neg, 0)} vs {fmt_pct(churn_srv, 0)}",
+        ),
+        ("revenue of churned neglected-core customers", fmt_money(lost_neg)),
+        ("rising stars in lower tiers", fmt_int(len(rising))),
+    ]
+    direction = "more" if c["risk_difference"] > 0 else "less"
+    findings = [
+        f"{fmt_int(n_neg)} of the {fmt_int(n_core)} most valuable customers by the index "
+        f"(top {fmt_pct(core_share, 0)}) are outside volume tier {top}, i.e. not treated as key accounts.",
+        f"They churned {direction} often in the holdout than the served core ({fmt_pct(churn_neg)} vs "
+        f"{fmt_pct(churn_srv)}; difference {c['risk_difference'] * 100:+.1f} points, 95 % CI "
+        f"{lo * 100:+.1f} to {hi * 100:+.1f}), which is "
+        + ("statistically significant." if significant else "not statistically significant."),
+        f"Adjusted for calibration revenue, the odds ratio of churn for the neglected core is "
+        f"{c['odds_ratio']:.2f} (95 % CI {c['odds_ratio_ci'][0]:.2f}–{c['odds_ratio_ci'][1]:.2f}, "
+        f"p {'< 0.001' if c['odds_ratio_p_value'] < 0.001 else '= ' + format(c['odds_ratio_p_value'], '.3f')}).",
+        f"Churned neglected-core customers had brought {fmt_money(lost_neg)} in the calibration period.",
+        f"The index's top tier captures {fmt_pct(vc.get('index tiers'))} of next-period revenue vs "
+        f"{fmt_pct(vc.get('volume tiers'))} for the volume scheme's top tier (precision "
+        f"{fmt_pct(prec.get('index tiers'))} vs {fmt_pct(prec.get('volume tiers'))}).",
+    ]
+    return CoreLoss(
+        metrics=metrics,
+        kpis=kpis,
+        findings=findings,
+        result=result,
+        comparison=comparison,
+        group_table=group_table,
+        effect_table=effect_table,
+        neglected_list=nl,
+        rising=rising,
+        rising_rule=rising_rule,
+        problems=problems,
+        validity=validity,
+        validity_table=validity_table,
+    )
+
+
+GROUP_FORMATS = {
+    "share": fmt_pct,
+    "churn rate": fmt_pct,
+    "revenue before": fmt_money,
+    "revenue lost": fmt_money,
+    "share lost": fmt_pct,
+}
+
+
+def rising_and_problems(cl: CoreLoss) -> None:
+    """Rising-star list and problem-customer summary with their rules."""
+    rising = cl.rising.head(15).copy()
+    rising.index = pseudonymize(rising.index) if cl.result.pseudonymized else rising.index
+    rising.index.name = "customer (pseudonym)" if cl.result.pseudonymized else "customer id"
+    rising = rising.rename(
+        columns={"value_before": "index before", "value_now": "index now", "rise": "rise (points)"}
+    )
+    table(
+        rising,
+        caption=f"Rising stars: {len(cl.rising):,} customers ({cl.rising_rule}); top 15",
+        default_digits=1,
+    )
+    p = cl.problems
+    applied = p.attrs.get("rules", [])
+    skipped = p.attrs.get("skipped_rules", [])
+    text = (
+        f"{len(p):,} of {p.attrs.get('n_checked', 0):,} customers fail at least one problem rule."
+    )
+    if skipped:
+        text += (
+            " Rules not applied because the data lack their columns: "
+            + "; ".join(map(str, skipped))
+            + "."
+        )
+    note(text, kind="info", title="Problem customers.")
+    if len(p):
+        reasons = p["reasons"].str.split("; ").explode().value_counts()
+        table(
+            reasons.rename("customers").to_frame().rename_axis("reason"),
+            caption="Problem customers by rule",
+        )
+    elif not applied:
+        note("No problem rule could be applied to these data.", kind="info")

@@ -417,3 +417,26 @@ def test_experiment_from_log_by_hand():
             log, pd.concat([campaign, campaign.iloc[:1]]), pre=("2024-01-01", "2024-03-31"),
             post=("2024-04-01", "2024-06-30"),
         )  # fmt: skip
+
+
+def test_holm_matches_statsmodels_multipletests():
+    from statsmodels.stats.multitest import multipletests
+
+    from crmresearch.strategy import _holm
+
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        p = rng.uniform(0, 0.2, rng.integers(1, 9))
+        np.testing.assert_allclose(_holm(p), multipletests(p, method="holm")[1], rtol=1e-12)
+
+
+def test_power_curve_passes_080_at_the_mde():
+    from crmresearch.plots import power_curve_plot
+
+    table = power_table({"A": (200, 200), "B": (800, 800)}, sd=10.0)
+    fig = power_curve_plot(table)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
+    for line, (_, row) in zip(ax.get_lines()[:2], table.iterrows(), strict=True):
+        x, y = line.get_data()
+        assert np.interp(row["mde"], x, y) == pytest.approx(0.8, abs=0.01)

@@ -120,21 +120,22 @@ def power_curve_plot(
     sizes : mapping tier -> n treated (control = ``ratio`` × n treated), or the output of
         ``strategy.power_table`` (uses its ``n_treated``/``n_control`` and ``sd``).
     sd : outcome SD (absolute effects on the x axis are divided by it).
-    effects : grid of absolute effects (default 0 … 3·MDE of the smallest tier).
+    effects : grid of absolute effects (default 0 … 2·MDE of the smallest tier).
     """
     from statsmodels.stats.power import TTestIndPower
 
     if isinstance(sizes, pd.DataFrame):
+        sds = sizes["sd"] if "sd" in sizes.columns else pd.Series(sd, index=sizes.index)
         rows = [
-            (r["tier"], int(r["n_treated"]), int(r["n_control"]), r.get("sd", sd) or sd)
-            for _, r in sizes.iterrows()
+            (r["tier"], int(r["n_treated"]), int(r["n_control"]), float(s) if s == s else sd)
+            for (_, r), s in zip(sizes.iterrows(), sds, strict=True)
         ]
     else:
         rows = [(k, int(v), int(round(v * ratio)), sd) for k, v in dict(sizes).items()]
     analysis = TTestIndPower()
     if effects is None:
         n_min = min(r[1] for r in rows)
-        d_max = 3 * analysis.solve_power(None, nobs1=n_min, alpha=alpha, power=0.8, ratio=ratio)
+        d_max = 2 * analysis.solve_power(None, nobs1=n_min, alpha=alpha, power=0.8, ratio=ratio)
         effects = np.linspace(0, d_max * max(r[3] for r in rows), 60)
     effects = np.asarray(effects, dtype=float)
     fig, ax = new_figure()

@@ -634,10 +634,12 @@ def experiment_from_log(
     out = out.join(outcomes[["purchases", "revenue", "churned"]], on="customer_id")
     out = out.reset_index(drop=True)
     frame = log.frame if hasattr(log, "frame") else log
-    log_ids = pd.Index(frame["customer_id"].astype("str").unique())
     out.attrs["n_campaign"] = len(out)
     out.attrs["n_no_pre_activity"] = int((~out["pre_active"]).sum())
-    out.attrs["n_log_customers_not_in_campaign"] = int((~log_ids.isin(out["customer_id"])).sum())
+    if isinstance(frame, pd.DataFrame):  # a path is read by features itself; no count then
+        log_ids = pd.Index(frame["customer_id"].astype("str").unique())
+        n_outside = int((~log_ids.isin(out["customer_id"])).sum())
+        out.attrs["n_log_customers_not_in_campaign"] = n_outside
     return out
 
 

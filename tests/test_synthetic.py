@@ -499,3 +499,17 @@ def test_rollout_extras_exact_by_common_random_numbers():
     assert (extra[~treated].abs() < 1e-6).all()  # nothing before the start or never treated
     d = extra[treated]
     assert abs(d.mean() - 60.0) < 4 * d.std(ddof=1) / np.sqrt(len(d))
+
+
+def test_strategy_diff_in_diff_recovers_the_rollout_effect_with_flat_pretrends():
+    strategy = pytest.importorskip("crmresearch.strategy")
+    if not hasattr(strategy, "diff_in_diff"):
+        pytest.skip("crmresearch.strategy.diff_in_diff not available yet")
+    crm = make_crm_data(3000, seed=12)
+    t = crm.truth
+    res = strategy.diff_in_diff(crm.transactions, crm.rollout, periods=t.rollout_periods)
+    row = res.table.set_index("tier").loc["overall"]
+    beta, se = _twfe(_monthly_panel(crm))
+    assert row["effect"] == pytest.approx(beta, rel=1e-6)  # same estimator, independent code
+    assert abs(row["effect"] - t.rollout_effect) < 4 * row["se"]
+    assert (res.pretrend["p_value"] > 0.001).all()

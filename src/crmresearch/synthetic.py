@@ -137,6 +137,10 @@ class SyntheticTruth:
         start to ``rollout_end``.
     rollout_end : Timestamp
         Last day on which the roll-out effect applies (``calibration_end``).
+    rollout_periods : tuple of Timestamp
+        ``(start, calibration_end)``: the monthly panel on which the roll-out estimand holds
+        (12 months; the holdout adds defection and the campaign, whose effects differ by
+        region through value, so holdout months are not parallel across cohorts).
     start, calibration_end, holdout_start, holdout_end, campaign_start : Timestamp
         Period dates (inclusive).
     params : dict
@@ -159,6 +163,7 @@ class SyntheticTruth:
     campaign_effects: pd.DataFrame
     rollout_effect: float
     rollout_end: pd.Timestamp
+    rollout_periods: tuple[pd.Timestamp, pd.Timestamp]
     start: pd.Timestamp
     calibration_end: pd.Timestamp
     holdout_start: pd.Timestamp
@@ -507,6 +512,7 @@ def make_crm_data(
         campaign_effects=eff,
         rollout_effect=float(p["rollout_effect"]),
         rollout_end=cal_end,
+        rollout_periods=(t0, cal_end),
         start=t0,
         calibration_end=cal_end,
         holdout_start=hold_start,

@@ -472,3 +472,25 @@ def test_zero_accepted_amounts_message(tmp_path):
 def test_unsupported_source_type():
     msg = str(pytest.raises(DataError, read_transactions, [1, 2, 3]).value)
     assert "list" in msg and "DataFrame" in msg
+
+
+def test_duplicate_count_equals_pandas_duplicated():
+    """The fast hash-and-verify count agrees with DataFrame.duplicated, NaN/NaT/None included."""
+    rng = np.random.default_rng(3)
+    n = 5000
+    frame = pd.DataFrame(
+        {
+            "customer_id": rng.choice(["a", "b", "c", "d"], n),
+            "date": pd.to_datetime("2020-01-01") + pd.to_timedelta(rng.integers(0, 3, n), unit="D"),
+            "amount": rng.choice([0.0, -0.0, 1.5, np.nan, 2.0], n),
+            "quantity": rng.choice([1.0, np.nan], n),
+            "category": pd.Series(rng.choice(["x", "y", None], n), dtype="str"),
+            "due_date": pd.Series(pd.to_datetime(rng.choice(["2020-02-01", None], n))),
+        }
+    )
+    log = TransactionLog(frame.dropna(subset=["amount"]).reset_index(drop=True))
+    expected = int(log.frame.duplicated().sum())
+    assert expected > 0
+    assert log.summary().duplicate_rows == expected
+    unique = log.frame.drop_duplicates().reset_index(drop=True)
+    assert TransactionLog(unique).summary().duplicate_rows == 0

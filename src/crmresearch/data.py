@@ -35,6 +35,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from crmresearch.errors import DataError
 
@@ -258,6 +260,8 @@ class TransactionLog:
             f = self.frame
             amount = f["amount"].to_numpy()
             has_rows = len(f) > 0
+            # one hash pass over the ids serves both the customer count and the duplicate key
+            id_codes = _factorize(f["customer_id"])
             self._summary = TransactionSummary(
                 source=self.source,
                 rows_read=self.n_read,
@@ -265,9 +269,9 @@ class TransactionLog:
                 rows_rejected=self.n_rejected,
                 rejected_by_reason=self.rejected_by_reason(),
                 zero_amount_rows=int((amount == 0).sum()),
-                duplicate_rows=int(f.duplicated(keep="first").sum()) if has_rows else 0,
+                duplicate_rows=_count_duplicate_rows(f, first=id_codes),
                 return_rows=int((amount < 0).sum()),
-                customers=int(f["customer_id"].nunique()),
+                customers=id_codes[1],
                 first_date=f["date"].min() if has_rows else None,
                 last_date=f["date"].max() if has_rows else None,
                 total_amount=float(amount.sum()),
@@ -445,10 +449,11 @@ def read_transactions(
         raw.columns, columns, name, canonical=CANONICAL_COLUMNS, required=REQUIRED_COLUMNS
     )
     canon = {target: raw[src] for src, target in mapping.items()}
-
-    missing = {c: _missing_mask(s) for c, s in canon.items()}
-    empty_row = _empty_row_mask(raw)
-    parsed: dict[str, pd.Series] = {"customer_id": _parse_ids(canon["customer_id"])}
+    # trim each text column once; every check below reuses it
+    texts = {c: _arrow_text(s) for c, s in canon.items() if _is_textlike(s)}
+    missing = {c: _missing_mask(s, texts.get(c)) for c, s in canon.items()}
+    empty_row = _empty_row_mask(raw, missing["customer_id"])
+    parsed = {"customer_id": _parse_ids(canon["customer_id"], texts.get("customer_id"))}
     checks: list[tuple[str, np.ndarray]] = [
         ("empty row", empty_row),
         ("missing customer_id", missing["customer_id"]),
@@ -458,11 +463,11 @@ def read_transactions(
     dates = {}
     for col in ("date",) + _DATE_OPTIONAL:
         if col in canon:
-            dates[col] = _parse_dates(canon[col], date_format, missing[col])
+            dates[col] = _parse_dates(canon[col], date_format, missing[col], texts.get(col))
     numbers = {}
     for col in ("amount",) + _NUMERIC_OPTIONAL:
         if col in canon:
-            numbers[col] = _parse_numbers(canon[col], missing[col])
+            numbers[col] = _parse_numbers(canon[col], missing[col], texts.get(col))
 
     checks.append(("unparseable date", ~missing["date"] & dates["date"].isna().to_numpy()))
     for col in ("amount",) + _NUMERIC_OPTIONAL:
@@ -481,7 +486,7 @@ def read_transactions(
     parsed.update(numbers)
     for col in _TEXT_OPTIONAL:
         if col in canon:
-            parsed[col] = _parse_text(canon[col], missing[col])
+            parsed[col] = _parse_text(canon[col], missing[col], texts.get(col))
     frame = pd.DataFrame({c: parsed[c] for c in CANONICAL_COLUMNS if c in parsed})
     frame = frame.loc[accepted].reset_index(drop=True)
     rejected = _rejected_frame(raw, code, checks)
@@ -660,7 +665,7 @@ def read_customers(
     ids_missing = _missing_mask(data["customer_id"])
     ids = _parse_ids(data["customer_id"])
     checks: list[tuple[str, np.ndarray]] = [
-        ("empty row", _empty_row_mask(raw)),
+        ("empty row", _empty_row_mask(raw, ids_missing)),
         ("missing customer_id", ids_missing),
     ]
     out: dict[str, pd.Series] = {}
@@ -1014,26 +1019,53 @@ def _is_textlike(s: pd.Series) -> bool:
     return pd.api.types.is_string_dtype(s.dtype) or s.dtype == object
 
 
-def _missing_mask(s: pd.Series) -> np.ndarray:
+def _arrow_text(s: pd.Series) -> pa.Array:
+    """Text values with surrounding whitespace removed, as one Arrow string array (nulls kept).
+
+    String work runs in Arrow compute kernels: 10-50x faster than ``Series.str`` on 10 M rows.
+    """
+    if s.dtype == object or not pd.api.types.is_string_dtype(s.dtype):
+        s = s.astype("str")  # Python objects (mixed ints/str) -> text
+    arr = pa.array(s, from_pandas=True)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = arr.cast(pa.large_string())
+    return pc.utf8_trim_whitespace(arr)
+
+
+def _to_bool(arr) -> np.ndarray:
+    return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _null_where(text: pa.Array, mask: np.ndarray) -> pa.Array:
+    return pc.if_else(pa.array(mask), pa.scalar(None, text.type), text)
+
+
+def _missing_mask(s: pd.Series, text: pa.Array | None = None) -> np.ndarray:
     """True where a value is missing: NA, or text that is empty / an NA token after stripping."""
-    na = s.isna().to_numpy()
-    if _is_textlike(s):
-        text = s.astype("str").str.strip()
-        na = na | text.isin(_NA_TOKENS).to_numpy(dtype=bool, na_value=True)
-    return na
+    if not _is_textlike(s):
+        return s.isna().to_numpy()
+    text = _arrow_text(s) if text is None else text
+    tokens = pa.array(_NA_TOKENS, type=text.type)
+    return _to_bool(pc.or_(pc.is_null(text), pc.fill_null(pc.is_in(text, value_set=tokens), True)))
 
 
-def _empty_row_mask(raw: pd.DataFrame) -> np.ndarray:
-    """Rows where every field is missing (e.g. blank lines)."""
-    mask = np.ones(len(raw), dtype=bool)
-    for col in raw.columns:
-        mask &= _missing_mask(raw[col])
-        if not mask.any():
-            break
+def _empty_row_mask(raw: pd.DataFrame, candidates: np.ndarray) -> np.ndarray:
+    """Rows where every field is missing (blank lines), among ``candidates`` (missing id)."""
+    mask = np.asarray(candidates, dtype=bool).copy()
+    rows = np.flatnonzero(mask)
+    if len(rows) == 0:
+        return mask
+    sub = raw.iloc[rows]
+    empty = np.ones(len(rows), dtype=bool)
+    for col in sub.columns:
+        empty &= _missing_mask(sub[col])
+    mask[rows] = empty
     return mask
 
 
-def _parse_ids(s: pd.Series) -> pd.Series:
+def _parse_ids(s: pd.Series, text: pa.Array | None = None) -> pd.Series:
     """Customer ids as stripped text. Integral floats (1.0 from a NaN-holding int column) -> "1"."""
     s = s.reset_index(drop=True)
     if pd.api.types.is_float_dtype(s.dtype):
@@ -1042,46 +1074,70 @@ def _parse_ids(s: pd.Series) -> pd.Series:
         if np.all(values[finite] == np.round(values[finite])):
             s = s.astype("Int64")
     if pd.api.types.is_integer_dtype(s.dtype) or pd.api.types.is_float_dtype(s.dtype):
-        out = s.astype("str")
-    else:
-        out = s.astype("str").str.strip()
-    return out
+        return s.astype("str")
+    return pd.Series(_arrow_text(s) if text is None else text, dtype="str")
 
 
-def _parse_numbers(s: pd.Series, missing: np.ndarray) -> pd.Series:
+# What Arrow's string->double cast accepts; used only when a column has unparseable values.
+_NUMBER_RE = r"^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf|infinity|nan)$"
+
+
+def _parse_numbers(s: pd.Series, missing: np.ndarray, text: pa.Array | None = None) -> pd.Series:
     """float64; missing -> NaN; unparseable -> NaN (caller tells them apart with ``missing``)."""
     s = s.reset_index(drop=True)
     if pd.api.types.is_bool_dtype(s.dtype):
         return pd.Series(np.full(len(s), np.nan), dtype="float64")
     if pd.api.types.is_numeric_dtype(s.dtype):
         return s.astype("float64")
-    text = s.astype("str").str.strip()
-    text = text.where(~missing, None)
-    return pd.to_numeric(text, errors="coerce").astype("float64")
+    text = _null_where(_arrow_text(s) if text is None else text, missing)
+    try:
+        values = pc.cast(text, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        ok = pc.match_substring_regex(text, _NUMBER_RE, ignore_case=True)
+        text = _null_where(text, ~_to_bool(ok))
+        try:
+            values = pc.cast(text, pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # pattern/Arrow mismatch: slow path
+            plain = pd.Series(text, dtype="str")
+            return pd.to_numeric(plain, errors="coerce").astype("float64")
+    return pd.Series(values.to_numpy(zero_copy_only=False), dtype="float64")
 
 
-def _parse_dates(s: pd.Series, date_format: str | None, missing: np.ndarray) -> pd.Series:
-    """datetime64[ns] at day precision; missing or unparseable -> NaT."""
+def _parse_dates(
+    s: pd.Series, date_format: str | None, missing: np.ndarray, text: pa.Array | None = None
+) -> pd.Series:
+    """datetime64[ns] at day precision; missing or unparseable -> NaT.
+
+    Text dates are parsed once per distinct value (logs repeat few dates many times), with
+    pandas' strict parser, then mapped back to the rows.
+    """
     s = s.reset_index(drop=True)
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         s = s.dt.tz_localize(None)
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
-        out = s
+        out = s.astype("datetime64[ns]")
     else:
         if pd.api.types.is_integer_dtype(s.dtype) or pd.api.types.is_float_dtype(s.dtype):
-            s = _parse_ids(s)  # 19970101 -> "19970101"
-        text = s.astype("str").str.strip().where(~missing, None)
-        if date_format:
-            out = _to_datetime(text, date_format)
-        else:
-            compact = text.str.fullmatch(r"\d{8}").to_numpy(dtype=bool, na_value=False)
-            out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
-            if compact.any():
-                out[compact] = _to_datetime(text[compact], "%Y%m%d")
-            rest = ~compact & ~missing
-            if rest.any():
-                out[rest] = _to_datetime(text[rest], "ISO8601")
-    out = out.astype("datetime64[ns]").dt.normalize()
+            s, text = _parse_ids(s), None  # 19970101 -> "19970101"
+        text = _arrow_text(s) if text is None else text
+        encoded = pc.dictionary_encode(_null_where(text, missing))
+        uniques = pd.Series(encoded.dictionary, dtype="str")
+        parsed = _parse_date_strings(uniques, date_format).to_numpy()
+        parsed = np.append(parsed, np.datetime64("NaT", "ns"))  # index -1 (missing) -> NaT
+        codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
+        out = pd.Series(parsed[codes], dtype="datetime64[ns]")
+    return out.dt.normalize()
+
+
+def _parse_date_strings(text: pd.Series, date_format: str | None) -> pd.Series:
+    if date_format:
+        return _to_datetime(text, date_format)
+    compact = text.str.fullmatch(r"\d{8}").to_numpy(dtype=bool, na_value=False)
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    if compact.any():
+        out[compact] = _to_datetime(text[compact], "%Y%m%d")
+    if (~compact).any():
+        out[~compact] = _to_datetime(text[~compact], "ISO8601")
     return out
 
 
@@ -1095,9 +1151,56 @@ def _to_datetime(text: pd.Series, fmt: str) -> pd.Series:
     return out.astype("datetime64[ns]")
 
 
-def _parse_text(s: pd.Series, missing: np.ndarray) -> pd.Series:
-    text = s.reset_index(drop=True).astype("str").str.strip()
-    return text.where(~missing, None).astype("str")
+def _parse_text(s: pd.Series, missing: np.ndarray, text: pa.Array | None = None) -> pd.Series:
+    text = _arrow_text(s) if text is None else text
+    return pd.Series(_null_where(text, missing), dtype="str")
+
+
+def _factorize(values) -> tuple[np.ndarray, int]:
+    """(int64 code per row, number of distinct values); missing values count as one value.
+
+    Arrow's hash kernels: several times faster than ``pd.factorize`` on millions of rows.
+    """
+    arr = pa.array(values, from_pandas=True)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    encoded = pc.dictionary_encode(arr, null_encoding="encode")
+    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    return codes, len(encoded.dictionary)
+
+
+def _column_hash(s: pd.Series) -> np.ndarray:
+    """uint64 per row, equal wherever the values are equal (NaN == NaN, -0.0 == 0.0)."""
+    if pd.api.types.is_float_dtype(s.dtype):
+        return pd.util.hash_array(s.to_numpy(dtype=np.float64) + 0.0)
+    if pd.api.types.is_datetime64_dtype(s.dtype):
+        return pd.util.hash_array(s.to_numpy().view(np.int64))
+    return pd.util.hash_array(_factorize(s)[0])
+
+
+def _count_duplicate_rows(frame: pd.DataFrame, first: tuple[np.ndarray, int] | None = None) -> int:
+    """Rows that exactly repeat an earlier row (= ``frame.duplicated().sum()``, much faster).
+
+    Each row gets a 64-bit hash of all its values; equal rows have equal hashes, so only rows
+    whose hash occurs more than once can be repeats, and those few candidates are then checked
+    exactly with ``DataFrame.duplicated``. The count is exact (a hash collision only adds a
+    candidate, never a repeat).
+    """
+    if len(frame) <= 1:
+        return 0
+    row_hash = np.zeros(len(frame), dtype=np.uint64)
+    for i, col in enumerate(frame.columns):
+        if i == 0 and first is not None:
+            h = pd.util.hash_array(first[0])
+        else:
+            h = _column_hash(frame[col])
+        row_hash = row_hash * np.uint64(1_000_003) ^ h  # wraps around mod 2**64 by design
+    ordered = np.sort(row_hash)
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    if len(repeated) == 0:
+        return 0
+    candidates = np.isin(row_hash, np.unique(repeated))
+    return int(frame.loc[candidates].duplicated(keep="first").sum())
 
 
 def _first_reason(checks: list[tuple[str, np.ndarray]], n: int) -> np.ndarray:

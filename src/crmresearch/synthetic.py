@@ -263,15 +263,16 @@ def make_crm_data(
 
     Notes
     -----
-    Latent factors ``F = (value, loyalty, credit_risk) ~ N(0, R)``; per customer:
-    order rate ``exp(log 12 + 0.6 loyalty + 0.25 e1)`` per year, gap shape
-    ``exp(log 1.5 + 0.6 loyalty + 0.2 e2)`` (CV of gaps = shape^-1/2), quantity per order
-    ``1 + Poisson(exp(log 3 + 0.45 value + 0.15 e3) - 1)``, unit price lognormal with median
-    ``exp(log 70 + 0.3 value + 0.1 e4)`` and sigma 0.35, margin rate per order
-    ``0.25 + 0.05 value + 0.02 e5 + N(0, 0.04)`` clipped to [0.01, 0.7], late-payment
-    probability ``expit(logit 0.15 + 1.1 credit_risk + 0.15 e6)``, days late
-    ``1 + Gamma(1.5, exp(log 12 + 0.5 credit_risk) / 1.5)``. Full equations and the planted
-    structure: ``data/synthetic.md``.
+    Latent factors ``F = (value, loyalty, credit_risk) ~ N(0, R)``; per customer (``e_k``
+    independent N(0, 1) noise): order rate ``exp(log 12 + 0.6 loyalty + 0.25 e1)`` per year,
+    gamma gap shape ``exp(log 1.5 + 0.6 loyalty + 0.2 e2)`` (CV of gaps = shape^-1/2),
+    mean quantity ``1 + exp(log 2 + 0.45 value + 0.15 e3)`` (an order has
+    ``1 + Poisson(mean - 1)`` units), median unit price ``exp(log 70 + 0.3 value + 0.1 e4)``
+    (lognormal per order, sigma 0.35), margin ``0.25 + 0.05 value + 0.02 e5`` (+ N(0, 0.04)
+    per order, clipped to [0.01, 0.7]), late-payment probability
+    ``expit(logit 0.15 + 1.1 credit_risk + 0.15 e6)``, days late
+    ``1 + floor(Gamma(1.5, exp(log 12 + 0.5 credit_risk) / 1.5))``. Full equations, the
+    planted structure and what each analysis should find: ``data/synthetic.md``.
 
     Examples
     --------

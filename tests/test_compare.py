@@ -188,6 +188,12 @@ def test_reclassify_with_an_index_uses_features(small_log):
     assert values.loc["a", p[1]] == 155.0 and values.loc["c", p[2]] == 501.0
     assert pd.isna(values.loc["d", p[1]])
     assert tiers.loc["c", p[2]] == "A" and tiers.loc["b", p[2]] == "A"
+    # with the index system's preparation (ecommerce logs monetary) applied per period
+    _, logged = C.reclassify(small_log, "M", scheme="abc", index=MonetaryIndex(),
+                             config="ecommerce", shares=(0.5, 0.5), return_values=True)  # fmt: skip
+    assert logged.loc["a", p[1]] == pytest.approx(np.log1p(155.0))
+    with pytest.raises(ValueError, match="window"):
+        C.reclassify(small_log, "M", index=MonetaryIndex(), window="rolling")
 
 
 def test_predictive_validity_hand_example():

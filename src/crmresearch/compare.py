@@ -520,6 +520,7 @@ def reclassify(
     end=None,
     window: str = "cumulative",
     indicators: Sequence[str] | None = None,
+    config=None,
     return_values: bool = False,
     **scheme_kwargs,
 ):
@@ -546,6 +547,10 @@ def reclassify(
     window : {"cumulative", "period"}
         With an index: indicators over all history up to the period end (default) or over the
         period only.
+    config : str or IndexConfig, optional
+        With an index: the index system whose preparation (fills, log transforms) the index was
+        fitted on; each period's features go through
+        :func:`crmresearch.features.apply_config` first (as ``crmresearch index`` does).
     return_values : bool
         Also return the customer x period values used for tiering.
 
@@ -565,6 +570,8 @@ def reclassify(
         fn = _SCHEMES[scheme]
     else:
         raise ValueError(f"reclassify scheme must be one of {sorted(_SCHEMES)} or a callable")
+    if window not in ("cumulative", "period"):
+        raise ValueError(f"reclassify window must be 'cumulative' or 'period', got {window!r}")
     if scheme == "grades" and "edges" not in scheme_kwargs:
         scheme_kwargs["edges"] = _tiers.MONTHLY_VOLUME_GRADES
     dates = frame["date"]
@@ -589,7 +596,7 @@ def reclassify(
         known = first_ord[:, None] <= periods.asi8[None, :]
         values = sums.fillna(0.0).where(known)
     else:
-        from crmresearch.features import customer_features
+        from crmresearch.features import apply_config, customer_features
 
         for p in periods:
             p_start = None if window == "cumulative" else p.start_time.normalize()
@@ -598,6 +605,8 @@ def reclassify(
             )
             if len(feats) == 0:
                 continue
+            if config is not None:
+                feats = apply_config(feats, config)
             comp = index.composite(feats)
             values[p] = comp.reindex(customers)
     tiers = {}

@@ -494,3 +494,22 @@ def test_duplicate_count_equals_pandas_duplicated():
     assert log.summary().duplicate_rows == expected
     unique = log.frame.drop_duplicates().reset_index(drop=True)
     assert TransactionLog(unique).summary().duplicate_rows == 0
+
+
+def test_fast_and_forgiving_text_readers_agree(tmp_path):
+    """A clean file takes the Arrow fast path; a short row forces the pandas reader. Same result."""
+    lines = [line for line, _ in VARIED]  # includes a blank line: both readers see an empty row
+    clean = write(tmp_path, "clean.csv", "\n".join(lines) + "\n")
+    short = write(tmp_path, "short.csv", "\n".join(lines) + "\n018,2020-01-06,4\n")
+    from crmresearch import data as data_module
+
+    assert data_module._read_csv_arrow(clean, ",", lines[0]) is not None
+    assert data_module._read_csv_arrow(short, ",", lines[0]) is None
+    fast, slow = read_transactions(clean), read_transactions(short)
+    n = len(lines) - 1
+    assert_accounting(fast, n)
+    assert_accounting(slow, n + 1)
+    pd.testing.assert_frame_equal(fast.rejected, slow.rejected)
+    pd.testing.assert_frame_equal(fast.frame, slow.frame.iloc[:-1])
+    assert slow.frame.iloc[-1]["customer_id"] == "018"  # missing optional fields padded
+    assert slow.frame.iloc[-1]["amount"] == 4.0

@@ -795,6 +795,10 @@ def _read_raw(source, *, encoding, sep, kind) -> tuple[pd.DataFrame, str]:
     header_line = _first_line(head, encoding)
     if sep is None:
         sep = _sniff_sep(header_line)
+    if not compressed and len(sep) == 1 and (encoding or "utf-8").lower() in _UTF8_NAMES:
+        raw = _read_csv_arrow(path, sep, header_line)
+        if raw is not None:
+            return raw, name
     try:
         raw = pd.read_csv(
             path,
@@ -843,6 +847,44 @@ def _read_raw(source, *, encoding, sep, kind) -> tuple[pd.DataFrame, str]:
             f"Fix: export the {kind} again including its rows."
         )
     return raw, name
+
+
+_UTF8_NAMES = ("utf-8", "utf8", "utf-8-sig", "utf_8")
+
+
+def _read_csv_arrow(path: Path, sep: str, header_line: str) -> pd.DataFrame | None:
+    """Fast path: Arrow's multi-threaded CSV reader, every column as text.
+
+    Returns None whenever the file needs the forgiving pandas reader (blank lines, rows with
+    a different number of fields, invalid UTF-8, quoted newlines, duplicate header names), so
+    that row numbers and error messages are the same on both paths.
+    """
+    import csv
+
+    import pyarrow.csv as pacsv
+
+    try:
+        names = [n.strip() for n in next(csv.reader([header_line.rstrip("\r\n")], delimiter=sep))]
+    except (csv.Error, StopIteration):
+        return None
+    if len(names) < 2 or len(set(names)) != len(names) or "" in names:
+        return None
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+            parse_options=pacsv.ParseOptions(delimiter=sep, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowException, OSError, ValueError):
+        return None
+    if table.num_rows == 0 or any(not pa.types.is_string(t) for t in table.schema.types):
+        return None
+    return table.to_pandas()
 
 
 def _read_parquet(path: Path, name: str, kind: str) -> pd.DataFrame:

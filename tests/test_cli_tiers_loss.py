@@ -153,3 +153,28 @@ def test_loss_cli_cdnow_prints_the_pandas_numbers(tmp_path, capsys):
         assert f"{monetary[m & churned].sum():.2f}" in printed
     assert d["windows"]["calibration"]["end"] == "1997-09-30"
     assert d["comparison"]["risk_difference_ci"][0] > 0
+
+
+@pytest.mark.parametrize("self_logging", [False, True])
+def test_tiers_cli_scores_a_saved_index_on_its_own_inputs(features_file, tmp_path, self_logging):
+    from crmresearch.features import apply_config
+    from crmresearch.index import ClassificationIndex
+
+    path, f = features_file
+    cols = ["monetary", "purchase_days", "recency_days", "monthly_volume", "spend_trend"]
+    if self_logging:  # index fitted on raw indicators, logging by itself
+        X = f[cols].astype(float)
+        idx = ClassificationIndex(n_factors=2, missing="listwise",
+                                  log_transform=["monetary", "purchase_days"]).fit(X)  # fmt: skip
+    else:  # index fitted on the config's prepared matrix (logs applied by apply_config)
+        X = apply_config(f, "ecommerce")
+        idx = ClassificationIndex(n_factors=2, missing="listwise").fit(X)
+    index_file = tmp_path / "index.json"
+    idx.save(index_file)
+    out = tmp_path / "t.parquet"
+    assert main(["tiers", str(path), "--scheme", "abc", "--value", "index",
+                 "--index", str(index_file), "--out", str(out)]) == 0  # fmt: skip
+    written = pd.read_parquet(out).set_index("customer_id")
+    expected = idx.composite(X)
+    assert np.allclose(written["index"], expected.reindex(written.index), equal_nan=True)
+    assert written["index"].isna().sum() == 1  # c007 has no monetary value

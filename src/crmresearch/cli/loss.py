@@ -87,6 +87,21 @@ def load_log(source: str, *, customers: int = 5000, seed: int = 0, columns=None,
     return log
 
 
+def index_input(features: pd.DataFrame, index, config) -> pd.DataFrame:
+    """The matrix a fitted index scores: the config's preparation (fills, log transforms).
+
+    An index that log-transforms by itself (fitted with ``log_transform=``) gets the filled but
+    untransformed indicators instead, so that nothing is logged twice.
+    """
+    from crmresearch.features import apply_config, load_config
+
+    cfg = load_config(config) if isinstance(config, (str, os.PathLike)) else config
+    if index is not None and getattr(index, "log_columns_", None):
+        X = features[[c for c in index.columns_ if c in features.columns]].astype("float64")
+        return X.fillna({c: v for c, v in cfg.fill.items() if c in X.columns})
+    return apply_config(features, cfg)
+
+
 def compute(log, *, calibration_end, holdout_end, calibration_start=None, holdout_start=None,
             index=None, config="ecommerce", core_share=0.2, volume_shares=(0.05, 0.15, 0.80),
             top_tiers=("A",), pseudonymize=True, salt=None):  # fmt: skip
@@ -105,12 +120,13 @@ def compute(log, *, calibration_end, holdout_end, calibration_start=None, holdou
         )
     print("calibration indicators ...", file=sys.stderr)
     features = customer_features(log, start=calibration_start, end=cal_end)
-    X = apply_config(features, config)
     if index is None:
+        X = apply_config(features, config)
         print(f"fitting the classification index on {X.shape[1]} indicators ...", file=sys.stderr)
         idx = ClassificationIndex(missing="listwise").fit(X)
     else:
         idx = ClassificationIndex.load(index) if isinstance(index, (str, os.PathLike)) else index
+        X = index_input(features, idx, config)
     composite = idx.composite(X)
     volume = abc(features["monetary"], shares=volume_shares)
     print("holdout outcomes ...", file=sys.stderr)

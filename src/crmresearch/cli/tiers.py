@@ -106,10 +106,13 @@ def _index_parts(features: pd.DataFrame, args) -> tuple[pd.DataFrame, object]:
     from crmresearch.features import apply_config
     from crmresearch.index import ClassificationIndex
 
-    X = apply_config(features, args.config)
     if args.index:
+        from crmresearch.cli.loss import index_input
+
         idx = ClassificationIndex.load(args.index)
+        X = index_input(features, idx, args.config)
     else:
+        X = apply_config(features, args.config)
         print(f"fitting a classification index on {X.shape[1]} indicators ...", file=sys.stderr)
         idx = ClassificationIndex(missing="listwise").fit(X)
     return X, idx

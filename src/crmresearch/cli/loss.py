@@ -34,11 +34,11 @@ def register(subparsers) -> None:
     parser.add_argument("--calibration-end", required=True, metavar="DATE",
                         help="last day of the calibration window (inclusive)")  # fmt: skip
     parser.add_argument("--calibration-start", default=None, metavar="DATE",
-                        help="first day of the calibration window (default: start of the log)")  # fmt: skip
+                        help="first day of the calibration window; none = start of the log")  # fmt: skip
     parser.add_argument("--holdout-end", required=True, metavar="DATE",
                         help="last day of the holdout window (inclusive)")  # fmt: skip
     parser.add_argument("--holdout-start", default=None, metavar="DATE",
-                        help="first day of the holdout (default: day after calibration end)")  # fmt: skip
+                        help="first day of the holdout; none = the day after calibration end")  # fmt: skip
     parser.add_argument("--index", default=None, metavar="INDEX.json",
                         help="fitted classification index from `crmresearch index`")  # fmt: skip
     parser.add_argument("--config", default="ecommerce", metavar="NAME|FILE",
@@ -56,7 +56,7 @@ def register(subparsers) -> None:
                         help="list raw customer ids instead of salted-hash pseudonyms")  # fmt: skip
     parser.add_argument(
         "--salt", default=None, metavar="TEXT",
-        help="secret salt for pseudonyms (default: $CRMRESEARCH_SALT, else random per run)",
+        help="secret salt for pseudonyms; none = $CRMRESEARCH_SALT, else random per run",
     )  # fmt: skip
     parser.add_argument("--customers", type=int, default=5000, help="customers for 'synthetic'")
     parser.add_argument("--seed", type=int, default=0, help="seed for 'synthetic'")

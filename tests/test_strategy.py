@@ -478,3 +478,34 @@ def test_synthetic_campaign_end_to_end_with_ancova():
         assert a.loc[t, "se"] < p.loc[t, "se"]  # pre-period revenue is prognostic
     profit = roi(adjusted, margin=0.3, cost_per_customer=20.0).set_index("tier")
     assert profit.loc["C", "break_even_cost"] == pytest.approx(0.3 * a.loc["C", "effect"])
+
+
+def test_policy_value_doubly_robust_by_hand_and_planted():
+    rng = np.random.default_rng(9)
+    n = 4000
+    x = rng.uniform(size=n)
+    z = rng.normal(size=n)  # prognostic pre-period covariate
+    t = rng.integers(0, 2, n)
+    y = 1 + 3 * z + rng.normal(0, 1, n) + t * 2 * x
+    frame = pd.DataFrame({"t": t, "y": y, "x": x, "z": z})
+    rules = {"by_x": "x", "everyone": "everyone", "nobody": "nobody"}
+    dr = policy_value(frame, rules, treatment="t", outcome="y", budget=0.3, covariates=["z"],
+                      n_boot=300)  # fmt: skip
+    ipw = policy_value(frame, rules, treatment="t", outcome="y", budget=0.3, n_boot=300)
+    # by hand: arm-wise OLS outcome models (statsmodels), e = share treated, AIPW formula
+    m1 = smf.ols("y ~ z", frame[frame.t == 1]).fit().predict(frame).to_numpy()
+    m0 = smf.ols("y ~ z", frame[frame.t == 0]).fit().predict(frame).to_numpy()
+    e = t.mean()
+    pi = np.zeros(n)
+    pi[np.argsort(-x, kind="stable")[:1200]] = 1
+    psi = pi * m1 + (1 - pi) * m0 + t * pi * (y - m1) / e + (1 - t) * (1 - pi) * (y - m0) / (1 - e)
+    d = dr.table.set_index("rule")
+    assert d.loc["by_x", "value"] == pytest.approx(psi.mean(), rel=1e-9)
+    truth = {"by_x": 1 + (1 - 0.7**2), "everyone": 2.0, "nobody": 1.0}
+    for rule, v in truth.items():
+        assert d.loc[rule, "ci_low"] < v < d.loc[rule, "ci_high"], rule
+    # the covariate removes outcome noise: narrower intervals than plain IPW (0.71x at this seed)
+    i = ipw.table.set_index("rule")
+    assert (d.loc["by_x", "ci_high"] - d.loc["by_x", "ci_low"]) < 0.8 * (
+        i.loc["by_x", "ci_high"] - i.loc["by_x", "ci_low"]
+    )

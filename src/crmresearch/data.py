@@ -214,7 +214,8 @@ class TransactionLog:
                 f"{source}: TransactionLog frame has non-canonical columns {unknown}. Fix: drop "
                 f"them or rename them to one of {', '.join(CANONICAL_COLUMNS)}."
             )
-        self.frame = _coerce_canonical(frame[[c for c in CANONICAL_COLUMNS if c in frame]])
+        order = [c for c in CANONICAL_COLUMNS if c in frame]
+        self.frame = _coerce_canonical(frame if list(frame.columns) == order else frame[order])
         if rejected is None:
             rejected = pd.DataFrame(
                 {"row": pd.Series(dtype="int64"), "reason": pd.Series(dtype="str")}
@@ -487,8 +488,9 @@ def read_transactions(
     for col in _TEXT_OPTIONAL:
         if col in canon:
             parsed[col] = _parse_text(canon[col], missing[col], texts.get(col))
-    frame = pd.DataFrame({c: parsed[c] for c in CANONICAL_COLUMNS if c in parsed})
-    frame = frame.loc[accepted].reset_index(drop=True)
+    frame = pd.DataFrame({c: parsed[c] for c in CANONICAL_COLUMNS if c in parsed}, copy=False)
+    if not accepted.all():  # no copy of a clean log
+        frame = frame.loc[accepted].reset_index(drop=True)
     rejected = _rejected_frame(raw, code, checks)
 
     if len(frame) == 0:
@@ -1058,7 +1060,11 @@ def _quote_list(items) -> str:
 # Vectorized parsing
 # --------------------------------------------------------------------------------------------
 def _is_textlike(s: pd.Series) -> bool:
-    return pd.api.types.is_string_dtype(s.dtype) or s.dtype == object
+    return (
+        pd.api.types.is_string_dtype(s.dtype)
+        or s.dtype == object
+        or isinstance(s.dtype, pd.CategoricalDtype)
+    )
 
 
 def _arrow_text(s: pd.Series) -> pa.Array:
@@ -1066,6 +1072,13 @@ def _arrow_text(s: pd.Series) -> pa.Array:
 
     String work runs in Arrow compute kernels: 10-50x faster than ``Series.str`` on 10 M rows.
     """
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        # decode in Arrow (dictionary -> text) instead of materializing Python strings
+        arr = pa.array(s, from_pandas=True)
+        arr = arr.cast(arr.type.value_type)
+        if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+            arr = pa.array(s.astype("str"), from_pandas=True)
+        return pc.utf8_trim_whitespace(arr)
     if s.dtype == object or not pd.api.types.is_string_dtype(s.dtype):
         s = s.astype("str")  # Python objects (mixed ints/str) -> text
     arr = pa.array(s, from_pandas=True)
@@ -1299,16 +1312,22 @@ def _is_date_field(name: str) -> bool:
 
 def _coerce_canonical(frame: pd.DataFrame) -> pd.DataFrame:
     """Enforce canonical dtypes on an already-valid frame (no row is added or removed)."""
-    out = {}
+    out, changed = {}, False
     for col in frame.columns:
         s = frame[col]
         if col in ("customer_id",) + _TEXT_OPTIONAL:
-            if not pd.api.types.is_string_dtype(s.dtype) or s.dtype == object:
-                s = s.astype("str") if col == "customer_id" else s.astype("str")
+            if isinstance(s.dtype, pd.CategoricalDtype):
+                s = pd.Series(_arrow_text(s), dtype="str", index=s.index)
+            elif not pd.api.types.is_string_dtype(s.dtype) or s.dtype == object:
+                s = s.astype("str")
+            else:
+                s = None
         elif col in ("date",) + _DATE_OPTIONAL:
-            if s.dtype != "datetime64[ns]":
-                s = s.astype("datetime64[ns]")
-        elif s.dtype != "float64":
-            s = s.astype("float64")
-        out[col] = s
-    return pd.DataFrame(out, index=frame.index)
+            s = s.astype("datetime64[ns]") if s.dtype != "datetime64[ns]" else None
+        else:
+            s = s.astype("float64") if s.dtype != "float64" else None
+        changed |= s is not None
+        out[col] = frame[col] if s is None else s
+    if not changed:
+        return frame
+    return pd.DataFrame(out, index=frame.index, copy=False)

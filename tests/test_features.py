@@ -206,16 +206,17 @@ def test_cdnow_attrs_account_for_every_row(cdnow, cdnow_features):
     }
 
 
-def test_cdnow_window_with_start_matches_reference(cdnow):
-    result = customer_features(cdnow, start="1997-03-01", end=CALIBRATION_END)
-    expected = reference_features(cdnow, "1997-03-01", CALIBRATION_END)
+@pytest.mark.parametrize("start", ["1997-03-01", "1997-03-15"])  # month start and mid-month
+def test_cdnow_window_with_start_matches_reference(cdnow, start):
+    result = customer_features(cdnow, start=start, end=CALIBRATION_END)
+    expected = reference_features(cdnow, start, CALIBRATION_END)
     assert_matches(result, expected)
     # tenure uses history before the window: some active customers began in Jan/Feb
     assert (
-        result["tenure_days"] > (pd.Timestamp(CALIBRATION_END) - pd.Timestamp("1997-03-01")).days
+        result["tenure_days"] > (pd.Timestamp(CALIBRATION_END) - pd.Timestamp(start)).days
     ).any()
     rows = result.attrs["rows"]
-    assert rows["before_start"] == int((cdnow["date"] < "1997-03-01").sum())
+    assert rows["before_start"] == int((cdnow["date"] < start).sum())
 
 
 def test_cdnow_holdout_outcomes_equal_pandas(cdnow, cdnow_features):
@@ -499,3 +500,22 @@ def test_synthetic_log_matches_reference_for_every_indicator():
     start = log["date"].min() + pd.Timedelta(days=120)
     result = customer_features(data.transactions, start=start, end=end)
     assert_matches(result, reference_features(log, start, end))
+
+
+def test_mid_month_start_counts_the_month_once_and_ignores_earlier_gaps():
+    log = _log(
+        [
+            ("a", "2024-01-05", 1.0),  # before the window: tenure only
+            ("a", "2024-01-20", 1.0),
+            ("a", "2024-01-20", 1.0),
+            ("a", "2024-02-03", 1.0),
+            ("a", "2024-02-10", 1.0),
+        ]
+    )
+    f = customer_features(log, start="2024-01-10", end="2024-02-29")
+    assert f.loc["a", "active_months"] == 2
+    assert f.loc["a", "purchase_days"] == 3
+    assert f.loc["a", "frequency"] == 4
+    gaps = np.array([14.0, 7.0])  # 01-20 -> 02-03 -> 02-10; the gap from 01-05 is outside
+    assert f.loc["a", "regularity_cv"] == pytest.approx(gaps.std(ddof=1) / gaps.mean(), rel=1e-12)
+    assert f.loc["a", "tenure_days"] == 55

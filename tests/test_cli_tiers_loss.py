@@ -155,6 +155,8 @@ def test_loss_cli_cdnow_prints_the_pandas_numbers(tmp_path, capsys):
     assert d["comparison"]["risk_difference_ci"][0] > 0
 
 
+# random test indicators: KMO/Bartlett/missing-row warnings of the index are expected here
+@pytest.mark.filterwarnings("ignore::crmresearch.index.IndexWarning")
 @pytest.mark.parametrize("self_logging", [False, True])
 def test_tiers_cli_scores_a_saved_index_on_its_own_inputs(features_file, tmp_path, self_logging):
     from crmresearch.features import apply_config

@@ -513,3 +513,21 @@ def test_strategy_diff_in_diff_recovers_the_rollout_effect_with_flat_pretrends()
     assert row["effect"] == pytest.approx(beta, rel=1e-6)  # same estimator, independent code
     assert abs(row["effect"] - t.rollout_effect) < 4 * row["se"]
     assert (res.pretrend["p_value"] > 0.001).all()
+
+
+def test_custom_windows_move_every_date():
+    crm = make_crm_data(
+        300, seed=2, start="2020-03-15", calibration_end="2020-09-30", holdout_end="2020-12-31"
+    )
+    t = crm.truth
+    assert (t.start, t.calibration_end) == (pd.Timestamp("2020-03-15"), pd.Timestamp("2020-09-30"))
+    assert t.holdout_start == t.campaign_start == pd.Timestamp("2020-10-01")
+    f = crm.transactions.frame
+    assert f["date"].min() >= t.start and f["date"].max() <= t.holdout_end
+    assert len(calibration_revenue(crm)) == 300
+    # default roll-out cohorts keep their offsets; those past the calibration end are dropped
+    assert t.params["rollout_starts"] == {"North": "2020-06-01", "East": "2020-08-01"}
+    assert set(crm.rollout["start"].dropna()) == {
+        pd.Timestamp("2020-06-01"),
+        pd.Timestamp("2020-08-01"),
+    }

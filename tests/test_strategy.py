@@ -362,6 +362,15 @@ def test_policy_value_recovers_planted_truth():
         assert tab.loc[rule, "ci_low"] < v < tab.loc[rule, "ci_high"], rule
     assert tab.loc["by_x", "gain_ci_low"] > tab.loc["random", "gain_ci_high"] - 0.1
     assert tab.loc["by_x", "value"] > tab.loc["random", "value"] + 0.1
+    # which score targets better: index-like x against an uninformative score
+    diff = res.compare("by_x", "by_noise")
+    assert diff["difference"] == pytest.approx(
+        tab.loc["by_x", "value"] - tab.loc["by_noise", "value"]
+    )
+    assert 0 < diff["ci_low"] < 0.21 < diff["ci_high"]  # truth 1.51 - 1.30
+    assert diff["p_value"] < 0.01
+    with pytest.raises(DataError, match="no rule"):
+        res.compare("by_x", "nope")
     assert isinstance(res.plot_policy_values(), matplotlib.figure.Figure)
 
 

@@ -1040,6 +1040,25 @@ class PolicyValues:
     def __str__(self) -> str:
         return self.summary()
 
+    def compare(self, a: str, b: str) -> pd.Series:
+        """Value of rule ``a`` minus rule ``b`` with a paired percentile-bootstrap CI.
+
+        Answers "which classification scheme makes the better targeting policy": the same
+        bootstrap resamples are used for both rules, so the CI reflects their correlation.
+        ``p_value`` is the two-sided bootstrap p = 2 min(P*(d <= 0), P*(d >= 0)).
+        """
+        for rule in (a, b):
+            if rule not in self.boot.columns:
+                raise DataError(f"no rule {rule!r}; rules are {list(self.boot.columns)}")
+        values = self.table.set_index("rule")["value"]
+        d = (self.boot[a] - self.boot[b]).to_numpy()
+        lo, hi = np.percentile(d, [50 * self.alpha, 100 - 50 * self.alpha])
+        p = min(1.0, 2 * min((d <= 0).mean(), (d >= 0).mean()))
+        return pd.Series(
+            {"difference": values[a] - values[b], "ci_low": lo, "ci_high": hi, "p_value": p},
+            name=f"{a} - {b}",
+        )
+
     def plot_policy_values(self, **kwargs):
         from crmresearch.plots.strategy import policy_value_plot
 

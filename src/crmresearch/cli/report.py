@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import os
 import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import yaml
@@ -65,6 +69,14 @@ def register(subparsers) -> None:
         default="weasyprint",
         choices=reports.PDF_ENGINES,
         help="PDF renderer (default: weasyprint; chromium = Debian's headless chromium)",
+    )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="reports to run at the same time with 'all' (default: 2 if the machine has 2+ cores); "
+        "progress bars are shown only with --jobs 1",
     )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run)
@@ -128,26 +140,53 @@ def run(args) -> int:
     # Check every report's parameters before the first kernel starts.
     for name in names:
         reports.validate_params(reports.notebook_path(name), per_report[name])
+    jobs = args.jobs if args.jobs is not None else min(2, os.cpu_count() or 1, len(names))
+    if jobs < 1:
+        raise ValueError(f"--jobs {jobs}: give 1 or more")
+    jobs = min(jobs, len(names))
+    started = time.perf_counter()
+    tasks = [(name, per_report[name], args.out, formats, args.pdf_engine) for name in names]
     failed = 0
-    for name in names:
-        try:
-            result = reports.run(
-                name,
-                per_report[name],
-                args.out,
-                formats=formats,
-                pdf_engine=args.pdf_engine,
-                progress=not args.no_progress,
-            )
-        except reports.ReportError as exc:
-            print(f"crmresearch report: error: {exc}", file=sys.stderr)
-            failed += 1
-            continue
-        print(result)
-        for key in ("html", "pdf"):
-            if key in result.files:
-                print(f"  {key}: {result.files[key]}")
+    if jobs == 1:
+        outcomes = (_run_one(*task, progress=not args.no_progress) for task in tasks)
+        failed = _print_outcomes(outcomes)
+    else:
+        # Separate processes (spawned, so no kernel or thread state is shared): each report
+        # runs its own papermill kernel; two at a time keeps both cores of a small machine busy.
+        print(f"running {len(names)} reports, {jobs} at a time ...", file=sys.stderr)
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            futures = [pool.submit(_run_one, *task, progress=False) for task in tasks]
+            failed = _print_outcomes(f.result() for f in futures)
+    if len(names) > 1:
+        print(
+            f"{len(names) - failed} of {len(names)} reports written in {time.perf_counter() - started:.1f} s"
+        )
     return 1 if failed else 0
+
+
+def _run_one(name, params, out, formats, engine, progress=True):
+    """Run one report; return (name, text lines, error) so that a worker never raises."""
+    try:
+        result = reports.run(
+            name, params, out, formats=formats, pdf_engine=engine, progress=progress
+        )
+    except reports.ReportError as exc:
+        return name, [], str(exc)
+    lines = [str(result)]
+    lines += [f"  {key}: {result.files[key]}" for key in ("html", "pdf") if key in result.files]
+    return name, lines, None
+
+
+def _print_outcomes(outcomes) -> int:
+    failed = 0
+    for _name, lines, error in outcomes:
+        if error:
+            print(f"crmresearch report: error: {error}", file=sys.stderr)
+            failed += 1
+        for line in lines:
+            print(line, flush=True)
+    return failed
 
 
 def _drop_foreign_keys(per_report: dict, from_file: dict, overrides: dict) -> dict:

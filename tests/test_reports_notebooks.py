@@ -176,7 +176,7 @@ def test_core_customer_loss_metrics(runs, world):
 
 def test_strategy_metrics(runs, world):
     m = runs["strategy_effectiveness"].metrics
-    X, comp, out = world["X"], world["composite"], world["outcomes"]
+    comp, out = world["composite"], world["outcomes"]
     target = tiers.abc(comp, shares=(0.2, 0.8)) == "A"
     assert m["value_capture_top_by_index"] == pytest.approx(
         out.loc[target, "revenue"].sum() / out["revenue"].sum(), rel=1e-9

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from crmresearch._io import write_frame
 from crmresearch.data import parse_column_mapping, read_transactions
@@ -60,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
 
         log = load_cdnow()
     else:
+        _announce_if_large(args.path)
         sep = args.sep
         if sep in ("\\t", "tab"):
             sep = "\t"
@@ -78,3 +80,13 @@ def run(args: argparse.Namespace) -> int:
         path = write_frame(args.rejected, log.rejected, index=False)
         print(f"rejected rows ({log.n_rejected:,}) written to {path}", file=sys.stdout)
     return 0
+
+
+def _announce_if_large(path: str, threshold_mb: float = 100.0) -> None:
+    """Tell the user a big file is being read (a 10 M-row log takes tens of seconds)."""
+    try:
+        size_mb = Path(path).stat().st_size / 1e6
+    except OSError:
+        return  # read_transactions reports missing files properly
+    if size_mb >= threshold_mb:
+        print(f"crmresearch validate: reading {path} ({size_mb:,.0f} MB) ...", file=sys.stderr)

@@ -20,8 +20,12 @@ due_date      datetime64[ns]    invoice due date, NaT allowed (optional)
 paid_date     datetime64[ns]    payment date, NaT = unpaid (optional)
 ============  ================  =========================================================
 
-Parsing is vectorized (pandas/NumPy, no per-row Python loops) so that logs of 10 M rows read in
-seconds.
+Performance: no per-row Python loops. Clean delimited files are read by Arrow's multi-threaded
+CSV reader (every column as text; ragged or odd files fall back to the pandas C reader with the
+same row numbering), trimming / missing-token checks / number casts run as Arrow compute kernels,
+and dates are parsed once per distinct value. Measured on this project's 2-core machine while
+it was heavily shared (load average 7-10): 2 M rows CSV read in 3.3 s, summary 2.2 s;
+10 M rows x 9 columns Parquet (1 M customers) read in 23 s, summary 38 s, peak RSS 2.0 GB.
 """
 
 from __future__ import annotations
@@ -438,6 +442,9 @@ def read_transactions(
         Missing required column, unreadable file (binary, Excel, wrong delimiter, non-UTF-8
         without ``encoding``, empty, header only), or zero accepted rows. The message names the
         file, the problem and the fix.
+
+    R equivalent: ``readr::read_csv(path, col_types = readr::cols(.default = "c"))`` followed by
+    explicit parsing and ``readr::problems()`` (which lists unparseable cells by row).
 
     Examples
     --------

@@ -106,13 +106,15 @@ class SyntheticTruth:
         Planted loadings, indicators x factors: least-squares pattern coefficients of each
         standardized, transformed calibration indicator (``log_indicators`` through
         ``log1p``) on the standardized true factors of this draw. ``loadings.attrs`` records
-        the customers used and those excluded (undefined ``regularity_cv``).
+        the customers used and, per indicator, those excluded for an undefined value (e.g.
+        ``regularity_cv`` with fewer than 3 purchase days).
     indicators, log_indicators : list of str
         The planted indicator set (``features`` names) and which of them take ``log1p``.
     customer_parameters : DataFrame
         The per-customer generating parameters: ``order_rate`` (orders/year),
         ``gap_shape`` (gamma shape of inter-order gaps), ``mean_quantity``, ``unit_price``
-        (median), ``margin`` (mean margin rate), ``late_probability``, ``mean_days_late``.
+        (median), ``margin`` (mean margin rate), ``late_probability``, ``mean_days_late``,
+        ``p_no_order_if_active`` (exact probability of no base holdout order if not defected).
     latent_value_index : Series
         ``value + loyalty - 0.5 credit_risk`` (the planted definition of a customer's worth).
     high_value : Series (bool)

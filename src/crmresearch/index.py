@@ -85,8 +85,9 @@ def kmo(R) -> tuple[float, pd.Series]:
     """
     r, names = _as_corr(R)
     inv = _safe_inverse(r)
-    d = np.sqrt(np.diag(inv))
-    partial = -inv / np.outer(d, d)
+    with np.errstate(invalid="ignore"):  # a non-positive-definite R gives NaN, not a crash
+        d = np.sqrt(np.diag(inv))
+        partial = -inv / np.outer(d, d)
     off = ~np.eye(len(r), dtype=bool)
     r2 = np.where(off, r**2, 0.0)
     p2 = np.where(off, partial**2, 0.0)
@@ -263,9 +264,10 @@ def _safe_inverse(r: np.ndarray) -> np.ndarray:
 #   `_fit_factor_analysis` on a correlation matrix, which does not touch check_array.
 #   tests/test_index.py::test_upstream_factor_analyzer_fit_still_broken tells when this is fixed.
 # * Its "principal" method is a randomized SVD → we do exact PCA with numpy.linalg.eigh.
-# * Rotator is right for varimax, oblimin and psych::fa's promax (Kaiser-normalized Promax);
-#   psych::principal uses stats::promax (no Kaiser pre-normalisation around the target step),
-#   implemented in `_stats_promax`.
+# * Rotator is right for oblimin (GPArotation port) and is used for it. Varimax and promax are
+#   ported from R here (`_varimax` = stats::varimax with R's stopping rule, `_promax` = stats::promax
+#   for psych::principal and psych's kaiser()+Promax for psych::fa): Rotator's varimax stops after
+#   500 steps where R allows 1000, and its promax has no stats::promax variant.
 # * phi_, communalities, variance, scores (ddof), KMO/Bartlett on a matrix: computed here.
 
 
@@ -324,39 +326,103 @@ def _rotator(method: str, **kwargs):
     return Rotator(method=method, **kwargs)
 
 
-def _stats_promax(loadings: np.ndarray, m: int = 4) -> tuple[np.ndarray, np.ndarray]:
-    """R ``stats::promax`` (used by ``psych::principal``): returns (pattern, Φ)."""
-    rot = _rotator("varimax", normalize=True)
-    x = rot.fit_transform(loadings)
-    q = x * np.abs(x) ** (m - 1)
-    u = np.linalg.lstsq(x, q, rcond=None)[0]
-    d = np.diag(np.linalg.inv(u.T @ u))
-    u = u @ np.diag(np.sqrt(d))
-    z = x @ u
-    ui = np.linalg.inv(rot.rotation_ @ u)
+def _varimax(x: np.ndarray, rule: str = "r"):
+    """Varimax with Kaiser normalization by R's SVD iteration; returns (loadings, rotation).
+
+    ``rule="r"``: R ``stats::varimax(x, normalize = TRUE, eps = 1e-5)`` — stop when the sum of
+    singular values (a surrogate of the criterion) gains < 1e-5 relatively, at most 1000 steps.
+    With two nearly tied factors (unrotated axes near the criterion's minimum) that surrogate
+    stalls and R stops far from the maximum. ``rule="max"``: Kaiser's (1958) pairwise planar
+    rotations with the closed-form optimal angle, swept until no angle exceeds 1e-12 — reaches
+    the maximum in a few sweeps from any start.
+    """
+    if rule == "max":
+        return _varimax_pairwise(x)
+    eps, max_iter = 1e-5, 1000
+    k = x.shape[1]
+    sc = np.sqrt((x**2).sum(1))
+    xn = x / sc[:, None]
+    p = xn.shape[0]
+    T = np.eye(k)
+    d = 0.0
+    for _ in range(max_iter):
+        z = xn @ T
+        B = xn.T @ (z**3 - z * ((z**2).sum(0) / p))
+        u, sv, vt = np.linalg.svd(B)
+        T = u @ vt
+        d_past, d = d, sv.sum()
+        if d < d_past * (1 + eps):
+            break
+    return (xn @ T) * sc[:, None], T
+
+
+def _varimax_pairwise(x: np.ndarray, tol: float = 1e-12, max_sweeps: int = 500):
+    """Kaiser-normalized varimax by pairwise rotations (Kaiser 1958; Harman 1976, ch. 14)."""
+    k = x.shape[1]
+    sc = np.sqrt((x**2).sum(1))
+    z = x / sc[:, None]
+    p = z.shape[0]
+    T = np.eye(k)
+    for _ in range(max_sweeps):
+        largest = 0.0
+        for i in range(k - 1):
+            for j in range(i + 1, k):
+                a, b = z[:, i], z[:, j]
+                u, v = a**2 - b**2, 2 * a * b
+                A, B = u.sum(), v.sum()
+                num = 2 * (u @ v) - 2 * A * B / p
+                den = (u @ u - v @ v) - (A**2 - B**2) / p
+                phi = np.arctan2(num, den) / 4
+                largest = max(largest, abs(phi))
+                c, s = np.cos(phi), np.sin(phi)
+                R = np.array([[c, -s], [s, c]])
+                z[:, [i, j]] = z[:, [i, j]] @ R
+                T[:, [i, j]] = T[:, [i, j]] @ R
+        if largest < tol:
+            break
+    return z * sc[:, None], T
+
+
+def _promax(x: np.ndarray, m: int = 4, kaiser: bool = False, rule: str = "r"):
+    """Promax: R ``stats::promax`` (``kaiser=False``, used by ``psych::principal``) or psych's
+    ``kaiser(f, rotate = "Promax")`` (``kaiser=True``, used by ``psych::fa``): rows are
+    normalized to unit length around the whole rotation. Returns (pattern, Φ)."""
+    h = np.sqrt((x**2).sum(1))[:, None] if kaiser else 1.0
+    xv, T = _varimax(x / h, rule=rule)
+    q = xv * np.abs(xv) ** (m - 1)
+    u = np.linalg.lstsq(xv, q, rcond=None)[0]
+    u = u @ np.diag(np.sqrt(np.diag(np.linalg.inv(u.T @ u))))
+    ui = np.linalg.inv(T @ u)
     phi = ui @ ui.T
     s = np.sqrt(np.diag(phi))
-    return z, phi / np.outer(s, s)
+    return (xv @ u) * h, phi / np.outer(s, s)
 
 
-def _rotate(loadings: np.ndarray, rotation: str | None, method: str):
-    """Rotate; returns (pattern, Φ)."""
+def _rotate(loadings: np.ndarray, rotation: str | None, method: str, rule: str = "r"):
+    """Rotate like psych; returns (pattern, Φ)."""
     k = loadings.shape[1]
     if rotation is None or k < 2:
         return loadings.copy(), np.eye(k)
-    if rotation == "promax" and method == "pc":
-        return _stats_promax(loadings)
-    if rotation == "oblimin":
-        # psych::fa / principal call GPArotation::oblimin(L) with its default normalize = FALSE
-        rot = _rotator("oblimin", normalize=False)
-    else:
-        rot = _rotator(rotation, normalize=True)
-    pattern = rot.fit_transform(loadings)
-    if rotation in OBLIQUE:
-        phi = np.asarray(rot.phi_, dtype=float)
-    else:
-        phi = np.eye(k)
-    return np.asarray(pattern, dtype=float), phi
+    if rotation == "varimax":
+        return _varimax(loadings, rule=rule)[0], np.eye(k)
+    if rotation == "promax":
+        return _promax(loadings, kaiser=method != "pc", rule=rule)
+    # oblimin: psych calls GPArotation::oblimin(L) (normalize = FALSE, gamma = 0); factor_analyzer's
+    # Rotator ports GPArotation's GPFoblq and agrees with it (tests/test_index_reference.py).
+    rot = _rotator("oblimin", normalize=False, max_iter=1000)
+    pattern = np.asarray(rot.fit_transform(loadings), dtype=float)
+    return pattern, np.asarray(rot.phi_, dtype=float)
+
+
+def _rotation_stopped_early(loadings, rotation, method, rule) -> float:
+    """Largest loading change if the rotation's varimax step is iterated to its maximum."""
+    if rotation not in ("varimax", "promax") or loadings.shape[1] < 2 or rule == "max":
+        return 0.0
+    a, _ = _rotate(loadings, rotation, method, "r")
+    b, _ = _rotate(loadings, rotation, method, "max")
+    tc = np.abs(tucker_congruence(a, b))
+    perm = tc.argmax(1)
+    return float(np.abs(np.abs(a) - np.abs(b[:, perm])).max())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -474,6 +540,11 @@ class ClassificationIndex:
         NaNs raise a ``DataError`` unless you choose: drop incomplete rows (counted and warned),
         or pairwise correlations (rows with NaN get NaN scores).
     parallel_iter, seed : parallel-analysis simulation size and seed.
+    varimax : "r" or "max"
+        Stopping rule of the varimax step (also inside promax): ``"r"`` as R's
+        ``stats::varimax`` and therefore psych (default, for agreement with R); ``"max"``
+        iterates to the criterion's maximum. With "r", a warning says when the maximum would move
+        a loading by more than 0.01 (R's rule stalls when two factors are nearly tied).
 
     Fitted attributes
     -----------------
@@ -502,6 +573,7 @@ class ClassificationIndex:
         missing: str | None = None,
         parallel_iter: int = 20,
         seed: int | None = 0,
+        varimax: str = "r",
     ):
         self.n_factors = n_factors
         self.method = method
@@ -513,6 +585,7 @@ class ClassificationIndex:
         self.missing = missing
         self.parallel_iter = parallel_iter
         self.seed = seed
+        self.varimax = varimax
 
     # -- parameters ------------------------------------------------------------------------
     def get_params(self) -> dict:
@@ -527,6 +600,7 @@ class ClassificationIndex:
             "missing": self.missing,
             "parallel_iter": self.parallel_iter,
             "seed": self.seed,
+            "varimax": self.varimax,
         }
 
     def _check_params(self) -> None:
@@ -542,6 +616,8 @@ class ClassificationIndex:
             )
         if self.weights not in ("rotated", "initial"):
             raise ValueError(f"weights must be 'rotated' or 'initial', got {self.weights!r}")
+        if self.varimax not in ("r", "max"):
+            raise ValueError(f"varimax must be 'r' or 'max', got {self.varimax!r}")
         if self.missing not in (None, "listwise", "pairwise"):
             raise ValueError(
                 f"missing must be None, 'listwise' or 'pairwise', got {self.missing!r}"
@@ -722,7 +798,7 @@ class ClassificationIndex:
                 f"perfectly collinear indicator pair(s): {', '.join(pairs)}; keep one of each pair"
             )
         vals, vecs = np.linalg.eigh(r)
-        if vals[0] < 1e-10 * p:
+        if abs(vals[0]) < 1e-10 * p:  # exactly singular (a negative one is non-PD: warned)
             v = np.abs(vecs[:, 0])
             members = [columns[i] for i in np.flatnonzero(v > 0.1 * v.max())]
             raise DataError(
@@ -752,7 +828,7 @@ class ClassificationIndex:
             )
         elif self.kmo_ < 0.6:
             self._warn(f"KMO = {self.kmo_:.3f} < 0.6: sampling adequacy is mediocre")
-        if not self.bartlett_["p_value"] <= 0.05:
+        if self.bartlett_["p_value"] > 0.05:
             self._warn(
                 f"Bartlett's test p = {self.bartlett_['p_value']:.3g} > 0.05: the correlation "
                 "matrix is not distinguishable from identity"
@@ -792,7 +868,16 @@ class ClassificationIndex:
         self.unrotated_loadings_ = pd.DataFrame(
             unrotated, index=columns, columns=[f"F{i + 1}" for i in range(k)]
         )
-        pattern, phi = _rotate(unrotated, self.rotation, self.method)
+        pattern, phi = _rotate(unrotated, self.rotation, self.method, self.varimax)
+        shortfall = _rotation_stopped_early(unrotated, self.rotation, self.method, self.varimax)
+        if shortfall > 0.01:
+            self.converged_ = False
+            self._warn(
+                f"{self.rotation} rotation stopped before the varimax maximum (R's stopping "
+                f"rule, as psych); loadings would change by up to {shortfall:.3f}. Factors of "
+                "nearly equal size rotate slowly: pass varimax='max' to iterate to the maximum "
+                "(the solution then differs from R/psych by that much)"
+            )
 
         # order by explained variance, sign so each factor's loadings sum positive (psych)
         ss = np.diag(phi @ pattern.T @ pattern)

@@ -951,13 +951,17 @@ class ClassificationIndex:
         names = []
         for f in self.loadings_.columns:
             top = self.loadings_[f].sort_values(ascending=False).index[:2]
-            names.append(" / ".join(self.labels_.get(c, c) for c in top))
+            names.append(" / ".join(self._label(c) for c in top))
         seen: dict[str, int] = {}
         out = []
         for n in names:
             seen[n] = seen.get(n, 0) + 1
             out.append(n if seen[n] == 1 else f"{n} ({seen[n]})")
         return out
+
+    def _label(self, column: str) -> str:
+        label = self.labels_.get(column, column)
+        return f"{label} (reversed)" if self.directions_.get(column, 1) < 0 else label
 
     def _fit_composite(self, arr: np.ndarray, scores: np.ndarray) -> None:
         raw = scores @ self.composite_weights_.to_numpy()

@@ -1,0 +1,202 @@
+"""``crmresearch index FEATURES --config NAME --out index.json``: fit the classification index."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+from crmresearch.errors import DataError
+
+HELP = "fit the factor-analytic customer classification index on a features table"
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "index",
+        help=HELP,
+        description=(
+            "Fit the customer classification index: KMO/Bartlett adequacy, factor retention, "
+            "extraction and rotation, factor scores and the composite index weighted by each "
+            "factor's share of explained variance. FEATURES is a table from `crmresearch "
+            "features` (.parquet or .csv, one row per customer). The index system (--config) "
+            "chooses the indicators, fills undefined values and log-transforms skewed ones; cost "
+            "indicators (recency, returns, late payment...) are reversed. Prints adequacy, the "
+            "total-variance-explained table, sorted loadings, composite weights and warnings; "
+            "saves the fitted index as JSON for `crmresearch score`."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("features", metavar="FEATURES", help="features table (.parquet/.csv)")
+    parser.add_argument(
+        "--config",
+        default="ecommerce",
+        metavar="NAME|FILE",
+        help="index system (bundled name or .yaml file)",
+    )
+    parser.add_argument(
+        "--method", default="pc", choices=["pc", "minres", "ml"], help="extraction method"
+    )
+    parser.add_argument(
+        "--rotation",
+        default="varimax",
+        choices=["none", "varimax", "promax", "oblimin"],
+        help="rotation",
+    )
+    parser.add_argument(
+        "--n-factors",
+        default="parallel",
+        metavar="N|kaiser|parallel|0.x",
+        help="factors to retain: a number, 'kaiser' (eigenvalue > 1), 'parallel' (Horn), or a "
+        "cumulative variance share such as 0.8",
+    )
+    parser.add_argument("--score-method", default="regression", choices=["regression", "bartlett"])
+    parser.add_argument(
+        "--weights",
+        default="rotated",
+        choices=["rotated", "initial"],
+        help="composite weights: share of rotated SS loadings or of initial eigenvalues",
+    )
+    parser.add_argument(
+        "--missing",
+        default=None,
+        choices=["listwise", "pairwise"],
+        help="what to do with customers whose indicators are still undefined after filling "
+        "(default: stop with an error that counts them)",
+    )
+    parser.add_argument(
+        "--varimax",
+        default="r",
+        choices=["r", "max"],
+        help="varimax stopping rule: as R/psych, or iterate to the maximum",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the parallel analysis")
+    parser.add_argument("--out", required=True, metavar="index.json", help="fitted index (JSON)")
+    parser.add_argument(
+        "--scores",
+        default=None,
+        metavar="FILE",
+        help="also write factor scores and the composite per customer (.parquet/.csv)",
+    )
+    parser.set_defaults(func=run)
+
+
+def read_features(path: str | Path) -> pd.DataFrame:
+    """A features table written by `crmresearch features` (customer_id as index)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such features file")
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        frame = pd.read_parquet(path)
+    elif suffix == ".csv":
+        frame = pd.read_csv(path)
+    else:
+        raise DataError(f"{path}: unsupported suffix {suffix!r}; use .parquet or .csv")
+    if "customer_id" in frame.columns:
+        frame = frame.set_index("customer_id")
+    frame.index = frame.index.astype(str)
+    if frame.index.has_duplicates:
+        dup = frame.index[frame.index.duplicated()][:5].tolist()
+        raise DataError(f"{path}: customer_id repeated (e.g. {dup}); one row per customer needed")
+    return frame
+
+
+def fill_undefined(frame: pd.DataFrame, fill: dict[str, float]) -> tuple[pd.DataFrame, dict]:
+    """Replace NaN by the index system's documented values; return the counts replaced."""
+    counts = {}
+    out = frame.copy()
+    for col, value in fill.items():
+        if col in out.columns and out[col].isna().any():
+            counts[col] = int(out[col].isna().sum())
+            out[col] = out[col].fillna(value)
+    return out, counts
+
+
+def parse_n_factors(text: str):
+    text = str(text).strip().lower()
+    if text in ("kaiser", "parallel"):
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(
+            f"--n-factors {text!r}: use a number, 'kaiser', 'parallel' or a share like 0.8"
+        ) from None
+    return value
+
+
+def scores_frame(index, X: pd.DataFrame) -> pd.DataFrame:
+    """Factor scores, the composite and its 0–100 version, one row per customer."""
+    scores = index.transform(X)
+    scores["composite"] = index.composite(X)
+    scores["composite_0_100"] = index.composite(X, scale="0-100")
+    scores.index.name = "customer_id"
+    return scores
+
+
+def run(args: argparse.Namespace) -> int:
+    from crmresearch._io import write_frame
+    from crmresearch.features import load_config
+    from crmresearch.index import ClassificationIndex
+
+    config = load_config(args.config)
+    features = read_features(args.features)
+    present = [c for c in config.indicators if c in features.columns]
+    absent = [c for c in config.indicators if c not in features.columns]
+    if len(present) < 3:
+        raise DataError(
+            f"{args.features}: only {present} of the {config.name} indicators are in the table; "
+            "need at least 3 (compute them with `crmresearch features --config "
+            f"{config.name}`)"
+        )
+    X, filled = fill_undefined(features[present].astype("float64"), config.fill)
+    index = ClassificationIndex(
+        n_factors=parse_n_factors(args.n_factors),
+        method=args.method,
+        rotation=None if args.rotation == "none" else args.rotation,
+        score_method=args.score_method,
+        weights=args.weights,
+        log_transform=[c for c in config.log_transform if c in present],
+        missing=args.missing,
+        seed=args.seed,
+        varimax=args.varimax,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # printed once, in the summary
+        index.fit(X)
+    index.meta_ = {
+        "config": config.name,
+        "features": str(args.features),
+        "fill": {c: v for c, v in config.fill.items() if c in present},
+    }
+    print(f"index system: {config.name} ({len(present)} indicators in {args.features})")
+    if absent:
+        print(f"not in the table (skipped): {', '.join(absent)}")
+    for col, n in filled.items():
+        print(f"filled: {col} undefined for {n:,} customers -> {config.fill[col]:g}")
+    print()
+    print(index.summary())
+    print()
+    index.save(args.out)
+    print(f"wrote {args.out}")
+    if args.scores:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            scores = scores_frame(index, X)
+        write_frame(args.scores, scores)
+        missing = int(scores["composite"].isna().sum())
+        print(
+            f"wrote {args.scores}: {len(scores):,} customers"
+            + (f", {missing:,} without a composite (undefined indicators)" if missing else "")
+        )
+    if index.warnings_:
+        print(f"{len(index.warnings_)} warning(s); see the summary above", file=sys.stderr)
+    return 0

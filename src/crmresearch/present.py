@@ -93,7 +93,10 @@ def fmt_int(x) -> str:
 
 
 def fmt_num(x, digits: int = 2) -> str:
-    return "–" if _missing(x) else f"{float(x):,.{digits}f}"
+    if _missing(x):
+        return "–"
+    x = round(float(x), digits) + 0.0  # + 0.0 turns -0.0 into 0.0 (no "-0.0" in tables)
+    return f"{x:,.{digits}f}"
 
 
 def fmt_money(x, digits: int = 0, symbol: str = "$") -> str:
@@ -203,7 +206,8 @@ def table(
         if len(frame) > max_rows
         else ""
     )
-    display(HTML(f"<div>{cap}{body}{more}</div>"))
+    # one block, kept on one page when it fits (print CSS), so a caption never ends a page
+    display(HTML(f'<div class="crm-block">{cap}{body}{more}</div>'))
 
 
 def show_figure(fig) -> None:
@@ -496,6 +500,12 @@ def prepare(
         counts = volume.value_counts(sort=False).reindex(volume.cat.categories).to_numpy()
         by_index = tiers.abc(composite, shares=tuple(counts / counts.sum()))
     outcomes = feat.holdout_outcomes(source.log, start=hold_start, end=hold_end, customers=X.index)
+    # Everything alive now (modules, data, the fitted index) lives until the kernel ends. Freezing
+    # it keeps full garbage collections cheap: statsmodels' multipletests calls gc.collect() on
+    # every use, which otherwise costs seconds per call with pandas/scipy/statsmodels loaded.
+    import gc
+
+    gc.freeze()
     return Study(
         source=source,
         calibration_start=calibration_start or None,

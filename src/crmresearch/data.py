@@ -155,7 +155,7 @@ class TransactionSummary:
             f"  rows rejected    {self.rows_rejected:>12,}",
         ]
         for reason, count in self.rejected_by_reason.items():
-            lines.append(f"    {reason:<26}{count:>8,}")
+            lines.append(f"    - {reason}: {count:,}")
         lines += [
             f"  customers        {self.customers:>12,}",
             f"  date span        {span}",
@@ -317,7 +317,7 @@ class CustomerSummary:
             f"  rows rejected    {self.rows_rejected:>12,}",
         ]
         for reason, count in self.rejected_by_reason.items():
-            lines.append(f"    {reason:<26}{count:>8,}")
+            lines.append(f"    - {reason}: {count:,}")
         lines.append(f"  customers        {self.customers:>12,}")
         for kind in ("static", "dynamic", "system-generated"):
             names = [n for n, t in self.field_types.items() if t == kind]

@@ -513,3 +513,21 @@ def test_fast_and_forgiving_text_readers_agree(tmp_path):
     pd.testing.assert_frame_equal(fast.frame, slow.frame.iloc[:-1])
     assert slow.frame.iloc[-1]["customer_id"] == "018"  # missing optional fields padded
     assert slow.frame.iloc[-1]["amount"] == 4.0
+
+
+def test_quoted_fields_and_gzip(tmp_path):
+    text = 'customer_id,date,amount,category\n"A, Inc",2020-01-01,"1.5","books, new"\n'
+    text += 'B,2020-01-02,2,"multi\nline"\nC,2020-01-03,3,x\n'
+    log = read_transactions(write(tmp_path, "q.csv", text))
+    assert log.frame["customer_id"].tolist() == ["A, Inc", "B", "C"]
+    assert log.frame["category"].tolist() == ["books, new", "multi\nline", "x"]
+    assert_accounting(log, 3)
+    import gzip
+
+    path = tmp_path / "semi.csv.gz"
+    with gzip.open(path, "wt") as fh:
+        fh.write("customer_id;date;amount\nA;2020-01-01;1\nB;2020-01-02;x\n")
+    log = read_transactions(path)
+    assert_accounting(log, 2)
+    assert log.frame["amount"].tolist() == [1.0]
+    assert log.rejected["reason"].tolist() == ["unparseable amount"]

@@ -801,6 +801,8 @@ def _read_raw(source, *, encoding, sep, kind) -> tuple[pd.DataFrame, str]:
                 f"{' (suffix ' + suffix + ')' if suffix else ''}. Fix: pass a CSV, delimited "
                 "text or Parquet file."
             )
+    if compressed:
+        head = _decompressed_head(path, suffix) or head
     header_line = _first_line(head, encoding)
     if sep is None:
         sep = _sniff_sep(header_line)
@@ -912,6 +914,22 @@ def _read_parquet(path: Path, name: str, kind: str) -> pd.DataFrame:
             f"Fix: write the {kind} again including its rows."
         )
     return raw
+
+
+def _decompressed_head(path: Path, suffix: str) -> bytes | None:
+    """First bytes of a compressed text file, to sniff its delimiter."""
+    import bz2
+    import gzip
+    import lzma
+
+    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(suffix)
+    if opener is None:
+        return None
+    try:
+        with opener(path, "rb") as fh:
+            return fh.read(_SNIFF_BYTES)
+    except (OSError, EOFError, lzma.LZMAError):
+        return None
 
 
 def _first_line(head: bytes, encoding: str | None) -> str:

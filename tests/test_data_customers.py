@@ -132,3 +132,25 @@ def test_dataframe_source_with_integer_ids():
     assert t.frame.index.tolist() == ["10", "11"]
     assert t.rejected["reason"].tolist() == ["duplicate customer_id"]
     assert t.rejected["row"].tolist() == [3]
+
+
+def test_header_only_customer_file_names_the_table(tmp_path):
+    path = tmp_path / "cust.csv"
+    path.write_text("customer_id,region\n")
+    msg = str(pytest.raises(DataError, read_customers, path).value)
+    assert "cust.csv" in msg and "no data rows" in msg and "customer table" in msg
+
+
+def test_synthetic_customers_get_the_generator_tags():
+    """Name rules agree with the tags the synthetic generator declares for its own fields."""
+    synthetic = pytest.importorskip("crmresearch.synthetic")
+    crm = synthetic.make_crm_data(n_customers=200, seed=1)
+    frame = crm.customers
+    if frame.index.name == "customer_id":
+        frame = frame.reset_index()
+    table = read_customers(frame)
+    assert table.n_read == table.n_accepted == 200
+    declared = crm.customers.attrs.get("field_types")
+    assert declared, "synthetic customers should declare attrs['field_types']"
+    for name, kind in declared.items():
+        assert table.field_types[name] == kind, name

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import textwrap
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -722,7 +723,9 @@ class ClassificationIndex:
             warnings.simplefilter("ignore", RuntimeWarning)
             mean = np.nanmean(arr, axis=0)
             scale = np.nanstd(arr, axis=0, ddof=1)
-        constant = [c for c, s in zip(columns, scale, strict=True) if not s > 0]
+        # relative test: the SD of a constant column in floating point can be ~1e-16, not 0
+        tiny = 1e-12 * np.maximum(1.0, np.abs(mean))
+        constant = [c for c, s, t in zip(columns, scale, tiny, strict=True) if not s > t]
         if constant:
             raise DataError(
                 f"constant indicator(s) {constant}: zero variance, so no correlation exists; "
@@ -1113,9 +1116,9 @@ class ClassificationIndex:
         ]
         reversed_ = [c for c, d in self.directions_.items() if d < 0]
         if reversed_:
-            lines.append(f"Reversed (cost) indicators: {', '.join(reversed_)}")
+            lines.append(textwrap.fill(f"Reversed (cost) indicators: {', '.join(reversed_)}", 96))
         if self.log_columns_:
-            lines.append(f"Log-transformed: {', '.join(self.log_columns_)}")
+            lines.append(textwrap.fill(f"Log-transformed: {', '.join(self.log_columns_)}", 96))
         lines += [
             "",
             "Sampling adequacy",
@@ -1123,7 +1126,12 @@ class ClassificationIndex:
             f"  Bartlett's test of sphericity: chi2 = {b['chi2']:.1f}, df = {b['df']}, "
             f"p = {_fmt_p(b['p_value'])}",
             f"  Determinant of R = {self.determinant_:.3g}",
-            "  MSA per indicator: " + ", ".join(f"{c} {v:.2f}" for c, v in self.msa_.items()),
+            textwrap.fill(
+                "MSA per indicator: " + ", ".join(f"{c} {v:.2f}" for c, v in self.msa_.items()),
+                width=96,
+                initial_indent="  ",
+                subsequent_indent="    ",
+            ),
             "",
             f"Factors retained: {self.n_factors_} ({_retention_text(self)})",
             "",
@@ -1147,7 +1155,10 @@ class ClassificationIndex:
         if getattr(self, "composite_sign_rule_", None):
             lines.append(f"Sign: {self.composite_sign_rule_}.")
         lines += ["", "Warnings: " + ("none" if not self.warnings_ else "")]
-        lines += [f"  - {w}" for w in self.warnings_]
+        lines += [
+            textwrap.fill(w, width=96, initial_indent="  - ", subsequent_indent="    ")
+            for w in self.warnings_
+        ]
         return "\n".join(lines)
 
     def __repr__(self) -> str:

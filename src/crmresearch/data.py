@@ -1206,7 +1206,14 @@ def _parse_dates(
         parsed = np.append(parsed, np.datetime64("NaT", "ns"))  # index -1 (missing) -> NaT
         codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
         out = pd.Series(parsed[codes], dtype="datetime64[ns]")
+    ticks = out.to_numpy().view(np.int64)
+    present = ticks != np.iinfo(np.int64).min  # NaT
+    if (ticks[present] % _NS_PER_DAY == 0).all():
+        return out  # already at midnight: skip a full pass
     return out.dt.normalize()
+
+
+_NS_PER_DAY = 86_400 * 10**9
 
 
 def _parse_date_strings(text: pd.Series, date_format: str | None) -> pd.Series:

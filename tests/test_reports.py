@@ -199,3 +199,44 @@ def test_cli_param_parsing():
     from_file = {"seed": 3, "segment_value": {"seed": 5}}
     assert params_for("segment_value", from_file, {}) == {"seed": 5}
     assert params_for("core_customer_loss", from_file, {"seed": 7}) == {"seed": 7}
+
+
+def _fake_chromium(folder: Path, body: str) -> Path:
+    exe = folder / "chromium"
+    exe.write_text("#!/bin/sh\n" + body + "\n")
+    exe.chmod(0o755)
+    return exe
+
+
+def test_chromium_exit_0_without_pdf_is_an_error(tmp_path, monkeypatch):
+    # Debian's chromium exits 0 even when it wrote nothing: the file itself is checked.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    _fake_chromium(bin_dir, "exit 0")
+    monkeypatch.setenv("PATH", str(bin_dir))
+    html = tmp_path / "r.html"
+    html.write_text("<html><body><h1>x</h1></body></html>")
+    with pytest.raises(reports.ReportError, match="chromium did not write r.pdf"):
+        reports.html_to_pdf(html, tmp_path / "r.pdf", engine="chromium")
+
+
+def test_chromium_writes_pdf(tmp_path, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    # a stand-in that honours --print-to-pdf=FILE like chromium does
+    _fake_chromium(
+        bin_dir,
+        'for a in "$@"; do case "$a" in --print-to-pdf=*) printf "%%PDF-1.4 fake" > "${a#--print-to-pdf=}";; esac; done',
+    )
+    monkeypatch.setenv("PATH", str(bin_dir))
+    html = tmp_path / "r.html"
+    html.write_text("<html><body><h1>x</h1></body></html>")
+    out = reports.html_to_pdf(html, tmp_path / "r.pdf", engine="chromium")
+    assert out.read_bytes().startswith(b"%PDF")
+
+
+def test_chromium_missing_is_a_parameter_error(tiny, tmp_path, monkeypatch):
+    monkeypatch.setattr(reports, "find_chromium", lambda: None)
+    with pytest.raises(ValueError, match="no chromium executable"):
+        reports.run("tiny", {}, tmp_path / "out", pdf_engine="chromium", notebook=tiny)
+    assert not (tmp_path / "out").exists()

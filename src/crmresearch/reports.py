@@ -520,7 +520,8 @@ def html_to_pdf(
                 "--headless",
                 "--disable-gpu",
                 "--no-sandbox",
-                "--no-pdf-header-footer",
+                "--no-pdf-header-footer",  # current name
+                "--print-to-pdf-no-header",  # older releases (unknown flags are ignored)
                 f"--user-data-dir={profile}",
                 f"--print-to-pdf={pdf_path}",
                 html_path.resolve().as_uri(),

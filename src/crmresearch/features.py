@@ -440,8 +440,8 @@ def customer_features(
     up to E; active_months = #distinct (year, month); regularity_cv = sd/mean of gaps between
     distinct dates; spend_trend = (R2 - R1) / (|R1| + |R2|).
 
-    The aggregation is one DuckDB query over the rows up to ``end``: a window ``lag(date)`` per
-    customer (only when a purchase-day indicator is wanted) feeding one customer group-by.
+    The aggregation is one DuckDB group-by over the rows up to ``end``; the gap statistics use
+    the sorted list of each customer's distinct dates gathered in that group-by.
 
     Examples
     --------
@@ -554,16 +554,14 @@ def _features_sql(
 ) -> str:
     """Build the one aggregation query for ``names`` (all SQL of the module is built here).
 
-    Plan: rows up to ``end`` -> (only when a purchase-day indicator is wanted) one window
-    ``lag(d)`` per customer ordered by date, which gives each row the gap to the previous row ->
-    one customer group-by that computes every indicator. Rows sharing a date have gap 0, so the
-    positive gaps are exactly the gaps between consecutive distinct dates: no DISTINCT pass.
+    Plan: one customer group-by over the rows up to ``end`` computes every aggregate; the
+    purchase-day indicators come from the sorted list of the customer's distinct window dates
+    collected in that same group-by (a window ``lag`` over the rows costs several group-bys).
     """
     bitmask_types = bitmask_types or {}
     E, S = _sql_date(e), _sql_date(s)
     n_days = int((e - s).days) + 1
     need = set(names)
-    day_level = bool(need & _DAY_INDICATORS)
 
     def w(cond: str | None = None) -> str:
         parts = [p for p in (f"d >= {S}" if start_given else None, cond) if p]
@@ -591,35 +589,33 @@ def _features_sql(
             f"CASE WHEN CAST(paid_date AS DATE) <= {E} THEN CAST(paid_date AS DATE) END AS paid",
         ]
 
+    # Every aggregate costs about as much as the hashing itself, so derive what can be derived
+    # (first-half revenue = revenue - second half; gross sales = revenue + returns).
     aggs = {
         "n_rows": f"count(*){w()}",
         "last_d": f"max(d){w()}",
         "first_ever": "min(d)",
+        "revenue": f"sum(amount){w()}",
     }
     out = {
         "recency_days": f"{E} - last_d",
         "frequency": "n_rows",
         "tenure_days": f"{E} - first_ever",
+        "monetary": "revenue",
+        "avg_order_value": "revenue / n_rows",
     }
-    if need & {"monetary", "avg_order_value", "margin_rate"}:
-        aggs["revenue"] = f"sum(amount){w()}"
-        out["monetary"] = "revenue"
-        out["avg_order_value"] = "revenue / n_rows"
-    if "quantity" in need:
+    if "quantity" in need or ("monthly_volume" in need and "quantity" in present):
         aggs["qty"] = f"sum(quantity){w()}"
         out["quantity"] = "qty"
     if "monthly_volume" in need:
-        vol = f"sum(quantity){w()}" if "quantity" in present else f"count(*){w()}"
-        aggs["volume"] = vol
+        volume = "qty" if "quantity" in present else "n_rows"
         exposure = f"({E} - greatest(first_ever, {S}) + 1) / {DAYS_PER_MONTH!r}"
-        out["monthly_volume"] = f"volume / greatest({exposure}, 1.0)"
+        out["monthly_volume"] = f"{volume} / greatest({exposure}, 1.0)"
     if "spend_trend" in need:
-        second = f"2 * (d - {S}) >= {n_days}"
-        aggs["rev1"] = f"coalesce(sum(amount){w('NOT (' + second + ')')}, 0)"
-        aggs["rev2"] = f"coalesce(sum(amount){w(second)}, 0)"
+        aggs["rev2"] = f"coalesce(sum(amount){w(f'2 * (d - {S}) >= {n_days}')}, 0)"
         out["spend_trend"] = (
-            "CASE WHEN abs(rev1) + abs(rev2) = 0 THEN 0.0 "
-            "ELSE (rev2 - rev1) / (abs(rev1) + abs(rev2)) END"
+            "CASE WHEN abs(revenue - rev2) + abs(rev2) = 0 THEN 0.0 "
+            "ELSE (2 * rev2 - revenue) / (abs(revenue - rev2) + abs(rev2)) END"
         )
     if "profit" in need or "margin_rate" in need:
         aggs["profit_sum"] = f"sum(profit){w()}"
@@ -627,8 +623,9 @@ def _features_sql(
         out["margin_rate"] = "CASE WHEN revenue > 0 THEN profit_sum / revenue END"
     if "return_rate" in need:
         aggs["returned"] = f"coalesce(sum(-amount){w('amount < 0')}, 0)"
-        aggs["gross"] = f"coalesce(sum(amount){w('amount > 0')}, 0)"
-        out["return_rate"] = "CASE WHEN gross > 0 THEN returned / gross END"
+        out["return_rate"] = (
+            "CASE WHEN revenue + returned > 0 THEN returned / (revenue + returned) END"
+        )
         out["_returned_total"] = "returned"
     for column, indicator in (("category", "category_breadth"), ("channel", "channel_count")):
         if indicator in need:
@@ -644,22 +641,32 @@ def _features_sql(
         aggs["overdue_sum"] = f"sum(greatest(coalesce(paid, {E}) - due, 0)){w(known)}"
         out["late_payment_rate"] = "CASE WHEN n_invoices > 0 THEN n_late / n_invoices END"
         out["days_overdue"] = "CASE WHEN n_invoices > 0 THEN overdue_sum / n_invoices END"
-    if day_level:
-        # prev = date of the customer's previous row (NULL for the first); gap = d - prev.
-        prev_in_window = f"prev >= {S}" if start_given else "TRUE"
-        new_day = "(gap IS NULL OR gap > 0)"
-        new_month = (
-            f"(gap IS NULL OR NOT ({prev_in_window}) "
-            "OR year(prev) * 12 + month(prev) <> year(d) * 12 + month(d))"
-        )
-        window_gap = f"gap > 0 AND {prev_in_window}"
-        aggs["n_days"] = f"count(*){w(new_day)}"
-        aggs["n_months"] = f"count(*){w(new_month)}"
-        aggs["n_gaps"] = f"count(*){w(window_gap)}"
-        aggs["cv_gap"] = f"stddev_samp(gap){w(window_gap)} / avg(gap){w(window_gap)}"
-        out["purchase_days"] = "n_days"
+    day_level = bool(need & {"purchase_days", "regularity_cv"})
+    if "active_months" in need:
+        first_month = s.year * 12 + s.month
+        n_months = e.year * 12 + e.month - first_month + 1
+        month = "year(d) * 12 + month(d)"
+        if n_months <= 64:  # one bit per calendar month of the window
+            # greatest(): the shift is evaluated before FILTER drops rows before the window
+            aggs["n_months"] = (
+                f"bit_count(bit_or(1::UBIGINT << greatest({month} - {first_month}, 0)){w()})"
+            )
+        else:
+            aggs["n_months"] = f"count(DISTINCT {month}){w()}"
         out["active_months"] = "n_months"
-        out["regularity_cv"] = "CASE WHEN n_gaps >= 2 THEN cv_gap END"
+    if day_level:
+        # The customer's distinct window dates (days since the window start) as a sorted list,
+        # gathered in the same group-by: no DISTINCT pass, no window sort, no join. The gap
+        # moments come from inner products of the list shifted by one (exact in float64 for
+        # integer days), so sd/mean needs no per-element lambda.
+        aggs["days"] = f"list_sort(list_distinct(list(CAST(d - {S} AS DOUBLE)){w()}))"
+        out["purchase_days"] = "len(days)"
+        out["regularity_cv"] = (
+            "CASE WHEN len(days) >= 3 THEN sqrt(greatest(0, (len(days) - 1) * "
+            "(list_inner_product(nxt, nxt) - 2 * list_inner_product(nxt, prv) "
+            "+ list_inner_product(prv, prv)) - (days[-1] - days[1]) ** 2) "
+            "/ ((len(days) - 1) * (len(days) - 2))) / ((days[-1] - days[1]) / (len(days) - 1)) END"
+        )
 
     select = [
         f"{expr} AS {name}" for name, expr in out.items() if name in need or name.startswith("_")
@@ -670,14 +677,12 @@ WITH base AS (
     SELECT {", ".join(cols)} FROM src WHERE CAST(date AS DATE) <= {E}
 )"""
     rows_from = "base"
-    if day_level:
-        sql += """,
-lagged AS (
-    SELECT *, d - prev AS gap
-    FROM (SELECT *, lag(d) OVER (PARTITION BY customer_id ORDER BY d) AS prev FROM base)
-)"""
-        rows_from = "lagged"
     sep = ",\n       "
+    shifted = (
+        ", list_slice(days, 2, len(days)) AS nxt, list_slice(days, 1, len(days) - 1) AS prv"
+        if day_level
+        else ""
+    )
     sql += f""",
 cust AS (
     SELECT customer_id,
@@ -685,9 +690,10 @@ cust AS (
     FROM {rows_from}
     GROUP BY customer_id
     HAVING count(*){w()} > 0
-)
+),
+cust2 AS (SELECT *{shifted} FROM cust)
 SELECT customer_id{sep}{sep.join(select)}
-FROM cust
+FROM cust2
 ORDER BY customer_id"""
     return sql
 

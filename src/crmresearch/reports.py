@@ -307,6 +307,12 @@ def _kernel_manager_class():
     from jupyter_client.manager import AsyncKernelManager
 
     class _ThisPythonKernelManager(AsyncKernelManager):
+        async def start_kernel(self, **kw):
+            # The kernel's own stderr (transport notices, "KeyboardInterrupt caught" at shutdown)
+            # is not the user's business; cell errors still arrive through the protocol.
+            kw.setdefault("stderr", subprocess.DEVNULL)
+            return await super().start_kernel(**kw)
+
         @property
         def kernel_spec(self):
             spec = super().kernel_spec

@@ -52,8 +52,8 @@ def register(subparsers) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="set one parameter (VALUE is read as YAML: 0.2, true, [a, b], {a: b}); repeatable; "
-        "overrides --params",
+        help="set one parameter (VALUE is read as YAML: 0.2, true, [a, b], {a: b}; text that "
+        "is not YAML is taken as is); repeatable; overrides --params",
     )
     p.add_argument(
         "--out", default="reports", metavar="DIR", help="output folder (default: reports)"
@@ -91,8 +91,8 @@ def parse_assignments(items: list[str]) -> dict:
             raise ValueError(f"-p {item!r}: expected KEY=VALUE, e.g. -p core_share=0.1")
         try:
             params[key.strip()] = yaml.safe_load(value) if value != "" else ""
-        except yaml.YAMLError as exc:
-            raise ValueError(f"-p {item!r}: value is not valid YAML ({exc})") from exc
+        except yaml.YAMLError:
+            params[key.strip()] = value  # not YAML (e.g. %d.%m.%Y): take the text as it is
     return params
 
 

@@ -19,7 +19,13 @@ import pandas as pd
 import pytest
 from scipy.optimize import linear_sum_assignment
 
-from crmresearch.index import ClassificationIndex, bartlett_sphericity, kmo, parallel_analysis
+from crmresearch.index import (
+    ClassificationIndex,
+    _varimax,
+    bartlett_sphericity,
+    kmo,
+    parallel_analysis,
+)
 
 pytestmark = pytest.mark.r_reference
 
@@ -190,3 +196,16 @@ def test_composite_matches_r_formula(r_ref, bfi):
     np.testing.assert_allclose(idx.composite_weights_.to_numpy()[perm], ref_w, atol=1e-10)
     ref_c = _read(r_ref, "bfi_composite.csv")["composite"].to_numpy()
     np.testing.assert_allclose(idx.composite(bfi).to_numpy(), ref_c, atol=1e-8)
+
+
+def test_varimax_port_reproduces_r_including_its_stall(r_ref):
+    tied = np.array(
+        [[0.714, 0.565], [0.710, 0.550], [0.696, 0.551], [-0.586, 0.687], [-0.586, 0.670],
+         [-0.560, 0.681]]
+    )  # fmt: skip
+    ref = _read(r_ref, "tied_varimax.csv").to_numpy()
+    np.testing.assert_allclose(_varimax(tied, rule="r")[0], ref, atol=1e-10)
+    # R stops with cross-loadings ≈ 0.2; at the maximum they are ≈ 0.02
+    assert np.abs(ref[:3, 1]).min() > 0.15
+    best = _varimax(tied, rule="max")[0]
+    assert np.abs(best[:3, 1]).max() < 0.05 and np.abs(best[3:, 0]).max() < 0.05

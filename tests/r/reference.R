@@ -95,4 +95,9 @@ for (dname in names(datasets)) {
   wcsv(data.frame(pc_values = p$pc.values, pc_sim = p$pc.sim, fa_values = p$fa.values,
                   fa_sim = p$fa.sim), paste0(dname, "_parallel_values.csv"))
 }
+# stats::varimax on two tied factors (unrotated axes at ~45 degrees to them): R's stopping rule
+# stalls short of the varimax maximum; the Python port reproduces it (tests/test_index_reference.py).
+tied <- matrix(c(0.714, 0.710, 0.696, -0.586, -0.586, -0.560,
+                 0.565, 0.550, 0.551, 0.687, 0.670, 0.681), ncol = 2)
+wcsv(unclass(varimax(tied)$loadings), "tied_varimax.csv")
 cat("psych", as.character(packageVersion("psych")), "references written to", out, "\n")

@@ -420,6 +420,8 @@ class Study:
     outcomes: pd.DataFrame
     top_tier: str
     language: str = "en"
+    tier_scheme: str = "abc"
+    tier_shares: tuple = (0.05, 0.15, 0.80)
 
     def describe_windows(self) -> str:
         start = self.calibration_start or self.features.attrs.get("window", {}).get("start", "")
@@ -522,6 +524,8 @@ def prepare(
         outcomes=outcomes,
         top_tier=str(volume.cat.categories[0]),
         language=language,
+        tier_scheme=tier_scheme,
+        tier_shares=tuple(tier_shares),
     )
 
 
@@ -623,20 +627,9 @@ def holdout_tiers(study: Study) -> pd.Series:
 
     Customers without a holdout purchase get no tier (shown as *inactive* by the migration).
     """
-    from crmresearch import tiers
 
     revenue = study.outcomes["revenue"].where(study.outcomes["purchases"] > 0)
-    active = revenue.dropna()
-    counts = study.volume_tiers.value_counts(sort=False)
-    shares = (counts / counts.sum()).to_numpy()
-    if study.volume_tiers.attrs.get("scheme") == "pareto":
-        cum = tuple(np.cumsum([0.8, 0.15])[: len(shares) - 1])
-        held = tiers.pareto(active, cum=cum)
-    else:
-        held = tiers.abc(active, shares=tuple(shares))
-    held = held.cat.rename_categories(
-        dict(zip(held.cat.categories, study.volume_tiers.cat.categories, strict=True))
-    )
+    held = volume_scheme(revenue.dropna(), study.tier_scheme, study.tier_shares)
     return held.reindex(study.features.index)
 
 

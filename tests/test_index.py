@@ -460,3 +460,20 @@ def test_upstream_factor_analyzer_fit_still_broken():
     X, _ = planted(n=200)
     assert sklearn.__version__ >= "1.8"
     FactorAnalyzer(n_factors=2, rotation=None, method="minres").fit(X.to_numpy())
+
+
+def test_warns_when_extraction_does_not_converge(monkeypatch):
+    import crmresearch.index as index_module
+
+    real = index_module._extract_common
+
+    def not_converged(r, k, method):
+        loadings, _ = real(r, k, method)
+        return loadings, {"converged": False, "messages": ["Failed to converge: ABNORMAL"]}
+
+    monkeypatch.setattr(index_module, "_extract_common", not_converged)
+    X, _ = planted()
+    with pytest.warns(IndexWarning, match="minres extraction did not converge"):
+        idx = ClassificationIndex(2, method="minres", varimax="max").fit(X)
+    assert not idx.converged_
+    assert "did not converge" in idx.summary()

@@ -1369,7 +1369,7 @@ def strategy_effectiveness(
             "policy_value_top_by_volume": pvals[f"top {fmt_pct(budget, 0)} by volume"],
         }
     )
-    label_ = "synthetic campaign" + (" (separate synthetic data)" if separate else "")
+    label_ = "synthetic campaign, simulated customers" if separate else "synthetic campaign"
     kpis += [
         (f"revenue effect per treated customer ({label_})", fmt_money(overall["effect"], 2)),
         (

@@ -15,7 +15,7 @@ def register(subparsers) -> None:
         "effects",
         help="estimate strategy effects per tier from a customer-level experiment table",
         description="Difference in means (risk difference for 0/1 outcomes) of each arm against "
-        "control, per tier and overall, with HC2 (or cluster-robust) SEs, 95%% CIs, Holm-adjusted "
+        "control, per tier and overall, with HC2 (or cluster-robust) SEs, 95 % CIs, Holm-adjusted "
         "p-values across tiers and a joint test of treatment x tier heterogeneity.",
     )
     p.add_argument("frame", metavar="FRAME", help="CSV or Parquet file, one row per customer")

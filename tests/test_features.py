@@ -519,3 +519,21 @@ def test_mid_month_start_counts_the_month_once_and_ignores_earlier_gaps():
     gaps = np.array([14.0, 7.0])  # 01-20 -> 02-03 -> 02-10; the gap from 01-05 is outside
     assert f.loc["a", "regularity_cv"] == pytest.approx(gaps.std(ddof=1) / gaps.mean(), rel=1e-12)
     assert f.loc["a", "tenure_days"] == 55
+
+
+def test_long_windows_and_many_categories_use_exact_fallbacks():
+    # > 64 calendar months in the window and > 64 categories: the bitmask shortcuts do not
+    # apply and the exact DISTINCT counts must give the same answers.
+    dates = pd.date_range("2015-01-15", periods=70, freq="MS") + pd.Timedelta(days=14)
+    log = pd.DataFrame(
+        {
+            "customer_id": ["a"] * 70 + ["b"] * 2,
+            "date": list(dates) + [dates[0], dates[0]],
+            "amount": 1.0,
+            "category": [f"c{i}" for i in range(70)] + ["c1", "c1"],
+        }
+    )
+    f = customer_features(log, end=dates[-1], indicators=["active_months", "category_breadth"])
+    assert f.loc["a"].tolist() == [70, 70]
+    assert f.loc["b"].tolist() == [1, 1]
+    assert_matches(f, reference_features(log, None, dates[-1])[f.columns])

@@ -246,3 +246,19 @@ def test_cli_help(capsys):
         main(["report", "--help"])
     assert info.value.code == 0
     assert "--pdf-engine" in capsys.readouterr().out
+
+
+def test_chinese_labels(tmp_path):
+    from crmresearch.features import INDICATORS
+
+    result = reports.run(
+        "segment_value",
+        {**PARAMS, "n_customers": 400, "language": "zh"},
+        tmp_path,
+        formats="html",
+        progress=False,
+    )
+    html = (result.out_dir / "segment_value.html").read_text()
+    assert INDICATORS["monetary"].label_zh in html
+    assert INDICATORS["recency_days"].label_zh in html
+    assert not (result.out_dir / "segment_value.pdf").exists()  # only what was asked for

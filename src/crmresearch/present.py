@@ -671,6 +671,14 @@ def segment_value(study: Study) -> SegmentValue:
     tests = pd.DataFrame(
         {"H": kr["H"], "df": kr["df"].astype("int64"), "p (Holm)": kr["p_holm"]},
     )
+    # Pairwise Mann-Whitney tests (Holm within indicator): one column per pair of tiers.
+    pw = profiles.pairwise
+    if len(pw):
+        pairs = pw.assign(pair=pw["tier_a"].astype(str) + " vs " + pw["tier_b"].astype(str))
+        wide = pairs.pivot(index="indicator", columns="pair", values="p_holm")
+        wide = wide.reindex(index=kr.index, columns=list(dict.fromkeys(pairs["pair"])))
+        for col in wide.columns:
+            tests[f"p {col}"] = wide[col]
     tests.index = [label(c, lang) for c in kr.index]
     tests.index.name = "indicator"
 
@@ -773,7 +781,10 @@ def segment_value(study: Study) -> SegmentValue:
         profiles=profiles,
         profile_means=means,
         profile_tests=tests,
-        test_formats={"H": lambda v: fmt_num(v, 1), "p (Holm)": fmt_p},
+        test_formats={
+            "H": lambda v: fmt_num(v, 1),
+            **{c: fmt_p for c in tests.columns if str(c).startswith("p ")},
+        },
         comparison=comparison,
         crosstab=crosstab,
         agreement=agreement,

@@ -583,12 +583,16 @@ def _features_sql(
             else:
                 cols.append(c)
     credit = bool(need & {"late_payment_rate", "days_overdue"})
+    derived = []  # computed once per row from the casts of the inner projection
     if credit:
-        # Payment status as of `end`: a payment recorded after `end` is not known yet.
-        cols += [
-            "CAST(due_date AS DATE) AS due",
-            f"CASE WHEN CAST(paid_date AS DATE) <= {E} THEN CAST(paid_date AS DATE) END AS paid",
-        ]
+        cols += ["CAST(due_date AS DATE) AS due", "CAST(paid_date AS DATE) AS paid"]
+        # Days overdue as of `end` (NULL: no invoice, or not yet due and unpaid = unknown);
+        # a payment recorded after `end` is not known yet. Late <=> overdue > 0.
+        derived.append(
+            f"CASE WHEN due IS NULL THEN NULL "
+            f"WHEN paid <= {E} THEN greatest(paid - due, 0) "
+            f"WHEN due < {E} THEN {E} - due END AS overdue"
+        )
 
     # Every aggregate costs about as much as the hashing itself, so derive what can be derived
     # (first-half revenue = revenue - second half; gross sales = revenue + returns).
@@ -613,7 +617,9 @@ def _features_sql(
         exposure = f"({E} - greatest(first_ever, {S}) + 1) / {DAYS_PER_MONTH!r}"
         out["monthly_volume"] = f"{volume} / greatest({exposure}, 1.0)"
     if "spend_trend" in need:
-        aggs["rev2"] = f"coalesce(sum(amount){w(f'2 * (d - {S}) >= {n_days}')}, 0)"
+        # d is in the second half when 2 * (d - s) >= n_days, i.e. d >= s + ceil(n_days / 2)
+        second_half = _sql_date(s + pd.Timedelta(days=-(-n_days // 2)))
+        aggs["rev2"] = f"coalesce(sum(amount){w(f'd >= {second_half}')}, 0)"
         out["spend_trend"] = (
             "CASE WHEN abs(revenue - rev2) + abs(rev2) = 0 THEN 0.0 "
             "ELSE (2 * rev2 - revenue) / (abs(revenue - rev2) + abs(rev2)) END"
@@ -623,7 +629,7 @@ def _features_sql(
         out["profit"] = "profit_sum"
         out["margin_rate"] = "CASE WHEN revenue > 0 THEN profit_sum / revenue END"
     if "return_rate" in need:
-        aggs["returned"] = f"coalesce(sum(-amount){w('amount < 0')}, 0)"
+        aggs["returned"] = f"coalesce(-sum(least(amount, 0)){w()}, 0)"
         out["return_rate"] = (
             "CASE WHEN revenue + returned > 0 THEN returned / (revenue + returned) END"
         )
@@ -636,24 +642,26 @@ def _features_sql(
                 aggs[indicator] = f"count(DISTINCT {column}){w()}"
             out[indicator] = indicator
     if credit:
-        known = f"due IS NOT NULL AND (paid IS NOT NULL OR due < {E})"
-        aggs["n_invoices"] = f"count(*){w(known)}"
-        aggs["n_late"] = f"count(*){w(known + ' AND coalesce(paid, ' + E + ') > due')}"
-        aggs["overdue_sum"] = f"sum(greatest(coalesce(paid, {E}) - due, 0)){w(known)}"
+        aggs["n_invoices"] = f"count(overdue){w()}"
+        aggs["n_late"] = f"count(nullif(overdue, 0)){w()}"
+        aggs["overdue_sum"] = f"sum(overdue){w()}"
         out["late_payment_rate"] = "CASE WHEN n_invoices > 0 THEN n_late / n_invoices END"
         out["days_overdue"] = "CASE WHEN n_invoices > 0 THEN overdue_sum / n_invoices END"
     day_level = bool(need & {"purchase_days", "regularity_cv"})
     if "active_months" in need:
         first_month = s.year * 12 + s.month
         n_months = e.year * 12 + e.month - first_month + 1
-        month = "year(d) * 12 + month(d)"
+        # Calendar arithmetic per row (year(), month()) is slow; look the month up by day offset
+        # in a constant list instead (greatest(): FILTER drops pre-window rows only afterwards).
+        days = pd.date_range(s, e, freq="D")
+        month_index = (days.year * 12 + days.month - first_month).to_numpy()
+        offset = f"greatest(CAST(d - {S} AS INTEGER), 0) + 1"
         if n_months <= 64:  # one bit per calendar month of the window
-            # greatest(): the shift is evaluated before FILTER drops rows before the window
-            aggs["n_months"] = (
-                f"bit_count(bit_or(1::UBIGINT << greatest({month} - {first_month}, 0)){w()})"
-            )
+            bits = ", ".join(str(1 << int(m)) for m in month_index)
+            aggs["n_months"] = f"bit_count(bit_or(([{bits}]::UBIGINT[])[{offset}]){w()})"
         else:
-            aggs["n_months"] = f"count(DISTINCT {month}){w()}"
+            index = ", ".join(str(int(m)) for m in month_index)
+            aggs["n_months"] = f"count(DISTINCT ([{index}]::INTEGER[])[{offset}]){w()}"
         out["active_months"] = "n_months"
     if day_level:
         # The customer's distinct window dates (days since the window start) as a sorted list,
@@ -675,7 +683,8 @@ def _features_sql(
     agg_sql = ",\n           ".join(f"{expr} AS {name}" for name, expr in aggs.items())
     sql = f"""
 WITH base AS (
-    SELECT {", ".join(cols)} FROM src WHERE CAST(date AS DATE) <= {E}
+    SELECT *{"".join(", " + x for x in derived)}
+    FROM (SELECT {", ".join(cols)} FROM src WHERE CAST(date AS DATE) <= {E})
 )"""
     sep = ",\n       "
     shifted = (

@@ -216,12 +216,14 @@ def test_problem_customers_rules_reasons_and_skips():
         index=["a", "b", "c", "d"],
     )  # fmt: skip
     p = L.problem_customers(f)
-    assert list(p.index) == ["a", "b", "d"]  # sorted by number of failed rules
+    assert list(p.index) == ["a", "d"]  # a lapse alone is not a default problem
     assert p.loc["a", "n_failed"] == 2
     assert p.loc["a", "reasons"] == "pays late on more than 30% of invoices; invoice more than " \
         "60 days overdue"  # fmt: skip
-    assert p.loc["b", "reasons"] == "spend falling sharply (spend_trend < -0.5)"
     assert p.attrs["skipped_rules"] == ["return_rate > 0.2"]
+    lapsing = L.problem_customers(f, rules=[*L.DEFAULT_PROBLEM_RULES, L.LAPSING_RULE])
+    assert list(lapsing.index) == ["a", "b", "d"]  # sorted by number of failed rules
+    assert lapsing.loc["b", "reasons"] == "spend falling sharply (spend_trend < -0.5)"
     assert p.attrs["n_missing"]["late_payment_rate"] == 1 and "c" not in p.index
     custom = L.problem_customers(f, rules=[("days_overdue", ">=", 10, "overdue 10+ days")])
     assert list(custom.index) == ["a", "d"] and custom.attrs["n_checked"] == 4

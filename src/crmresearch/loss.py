@@ -33,6 +33,7 @@ __all__ = [
     "problem_customers",
     "ProblemRule",
     "DEFAULT_PROBLEM_RULES",
+    "LAPSING_RULE",
     "pseudonymize_ids",
     "wilson_ci",
 ]
@@ -521,14 +522,18 @@ class ProblemRule:
 #: Default problem / credit-risk rules. Thresholds are conventional starting points, not
 #: estimates - set your own with ``rules=``:
 #: late payment on more than 30 % of invoices; an open invoice more than 60 days overdue;
-#: more than 20 % of gross sales returned; spend falling by more than half between the two
-#: halves of the window (``spend_trend < -0.5``; spend_trend = (R2 - R1) / (|R1| + |R2|)).
+#: more than 20 % of gross sales returned. A falling spend trend is *not* a default problem
+#: rule: in a cohort log such as CDNOW most customers buy early and lapse, so it would flag the
+#: majority; add :data:`LAPSING_RULE` explicitly when a lapse should count as a problem.
 DEFAULT_PROBLEM_RULES: tuple[ProblemRule, ...] = (
     ProblemRule("late_payment_rate", ">", 0.30, "pays late on more than 30% of invoices"),
     ProblemRule("days_overdue", ">", 60.0, "invoice more than 60 days overdue"),
     ProblemRule("return_rate", ">", 0.20, "returns more than 20% of gross sales"),
-    ProblemRule("spend_trend", "<", -0.5, "spend falling sharply (spend_trend < -0.5)"),
 )
+
+#: Optional rule: spend falling by more than half between the two halves of the window
+#: (``spend_trend < -0.5``; spend_trend = (R2 - R1) / (|R1| + |R2|)).
+LAPSING_RULE = ProblemRule("spend_trend", "<", -0.5, "spend falling sharply (spend_trend < -0.5)")
 
 
 def problem_customers(

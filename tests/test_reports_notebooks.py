@@ -190,15 +190,21 @@ def test_strategy_metrics(runs, world):
         pre=(t.start, t.calibration_end),
         post=(t.holdout_start, t.holdout_end),
     )
-    means = frame.groupby("arm")["revenue"].mean()
+    # ANCOVA: OLS of revenue on treatment and the centred pre-period covariates (statsmodels)
+    import statsmodels.formula.api as smf
+
+    frame = frame.fillna({"monetary": 0.0, "frequency": 0.0})
+    frame["treated"] = (frame["arm"] == "treatment").astype(float)
+
+    def ancova(d):
+        d = d.assign(m=d["monetary"] - d["monetary"].mean(), f=d["frequency"] - d["frequency"].mean())
+        return smf.ols("revenue ~ treated + m + f", data=d).fit().params["treated"]
+
     assert m["campaign_customers"] == len(frame)
-    assert m["effect_overall_revenue"] == pytest.approx(
-        means["treatment"] - means["control"], rel=1e-9
-    )
-    by_tier = frame.groupby(["tier", "arm"])["revenue"].mean().unstack()
+    assert m["effect_overall_revenue"] == pytest.approx(ancova(frame), rel=1e-6)
     for tier_name, effect in m["effect_by_tier_revenue"].items():
-        expected = by_tier.loc[tier_name, "treatment"] - by_tier.loc[tier_name, "control"]
-        assert effect == pytest.approx(expected, rel=1e-9)
+        expected = ancova(frame[frame["tier"].astype(str) == tier_name])
+        assert effect == pytest.approx(expected, rel=1e-6)
 
 
 # ------------------------------------------------------------------------------- CLI

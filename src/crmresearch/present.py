@@ -1192,6 +1192,10 @@ class Strategy:
     power: pd.DataFrame
 
 
+#: Pre-period covariates of the campaign analysis (ANCOVA effects, doubly robust policy values).
+CAMPAIGN_COVARIATES = ("monetary", "frequency")
+
+
 def _effects_table(effects, planted: pd.Series | None, money: bool) -> pd.DataFrame:
     t = effects.table
     fmt = (lambda v: fmt_money(v, 2)) if money else (lambda v: f"{v * 100:+.1f} pts")
@@ -1315,7 +1319,17 @@ def strategy_effectiveness(
         post=(truth.holdout_start, truth.holdout_end),
     )
     frame["index_score"] = frame["customer_id"].map(cstudy.composite).astype("float64")
-    effects = strategy.effect_by_tier(frame, treatment="arm", outcome="revenue", tier="tier")
+    # Revenue is heavy-tailed: adjusting for pre-period spend and orders (ANCOVA) removes the
+    # chance imbalance that makes unadjusted tier effects erratic. Customers without pre-period
+    # activity have spent nothing, hence 0.
+    frame = frame.fillna({c: 0.0 for c in CAMPAIGN_COVARIATES})
+    effects = strategy.effect_by_tier(
+        frame,
+        treatment="arm",
+        outcome="revenue",
+        tier="tier",
+        covariates=list(CAMPAIGN_COVARIATES),
+    )
     churn_effects = strategy.effect_by_tier(frame, treatment="arm", outcome="churned", tier="tier")
     planted = truth.campaign_effects["revenue"].rename(index=str)
     effects_table = _effects_table(effects, planted, money=True)
@@ -1337,10 +1351,11 @@ def strategy_effectiveness(
         f"top {fmt_pct(budget, 0)} by index": "index_score",
     }
     policies = strategy.policy_value(
-        frame.fillna({"monetary": 0.0, "index_score": 0.0}),
+        frame.fillna({"index_score": 0.0}),
         rules,
         treatment="arm",
         outcome="revenue",
+        covariates=list(CAMPAIGN_COVARIATES),
         budget=budget,
         n_boot=n_boot,
         seed=seed,

@@ -197,7 +197,9 @@ def test_strategy_metrics(runs, world):
     frame["treated"] = (frame["arm"] == "treatment").astype(float)
 
     def ancova(d):
-        d = d.assign(m=d["monetary"] - d["monetary"].mean(), f=d["frequency"] - d["frequency"].mean())
+        d = d.assign(
+            m=d["monetary"] - d["monetary"].mean(), f=d["frequency"] - d["frequency"].mean()
+        )
         return smf.ols("revenue ~ treated + m + f", data=d).fit().params["treated"]
 
     assert m["campaign_customers"] == len(frame)

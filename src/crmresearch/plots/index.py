@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pandas as pd
 
@@ -54,13 +56,19 @@ def loadings_heatmap(index, *, sort: bool = True, labels: bool = True):
     table = index.loadings_table(sort=sort, blank=None).drop(columns="h2")
     names = [index.labels_.get(c, c) for c in table.index] if labels else list(table.index)
     k = table.shape[1]
-    fig, ax = new_figure(width=max(4.5, 1.3 * k + 3.5), height=max(3.0, 0.35 * len(table) + 1.2))
+    # Factor names are long ("Active months / Recency (reversed)"): wrap them under each column
+    # so that neighbouring labels never overlap.
+    wrapped = ["\n".join(textwrap.wrap(str(n), width=18)) for n in index.factor_names_]
+    n_lines = max((w.count("\n") + 1 for w in wrapped), default=1)
+    fig, ax = new_figure(
+        width=max(4.5, 1.5 * k + 3.5), height=max(3.0, 0.35 * len(table) + 1.2 + 0.12 * n_lines)
+    )
     im = ax.imshow(table.to_numpy(), cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
     for (i, j), v in np.ndenumerate(table.to_numpy()):
         ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8,
                 color="white" if abs(v) > 0.6 else "black")  # fmt: skip
     ax.set_yticks(range(len(table)), names)
-    xlabels = [f"{f}\n{n}" for f, n in zip(table.columns, index.factor_names_, strict=True)]
+    xlabels = [f"{f}\n{n}" for f, n in zip(table.columns, wrapped, strict=True)]
     ax.set_xticks(range(k), xlabels, fontsize=7)
     ax.set_xlabel("factor")
     ax.set_ylabel("indicator")

@@ -18,6 +18,8 @@ install:
 	$(MAKE) $(STAMP)
 
 report: $(STAMP)
+	$(BIN)/crmresearch features cdnow --end 1997-09-30 --out reports/features/cdnow_features.parquet \
+		--summary reports/features/cdnow_features_summary.md
 	$(BIN)/crmresearch report all --out reports
 
 test: $(STAMP)

@@ -46,6 +46,11 @@ def test_cdnow_index_fits_and_scores_every_customer(cdnow_matrix):
     assert idx.kmo_ == pytest.approx(kmo(R)[0], abs=1e-10)
     assert idx.bartlett_["chi2"] == pytest.approx(bartlett_sphericity(R, len(X))["chi2"], rel=1e-9)
     assert idx.kmo_ > 0.6 and idx.bartlett_["p_value"] < 1e-10
+    # indicators with low individual adequacy are named in a warning (MSA from the anti-image)
+    low = sorted(c for c, v in kmo(R)[1].items() if v < 0.5)
+    assert low == ["avg_order_value", "tenure_days"]
+    msa_warnings = [w for w in idx.warnings_ if w.startswith("MSA < 0.5")]
+    assert len(msa_warnings) == 1 and all(c in msa_warnings[0] for c in low)
     # cost indicators point the right way and the composite tracks revenue and recency
     assert idx.directions_["recency_days"] == -1
     assert np.corrcoef(composite, features["monetary"])[0, 1] > 0.3

@@ -842,7 +842,16 @@ class ClassificationIndex:
                 "share too little variance for a factor analysis"
             )
         elif self.kmo_ < 0.6:
-            self._warn(f"KMO = {self.kmo_:.3f} < 0.6: sampling adequacy is mediocre")
+            self._warn(f"KMO = {self.kmo_:.3f} < 0.6: sampling adequacy is miserable (Kaiser 1974)")
+        # Per-indicator adequacy (anti-image diagonal): an indicator with MSA < 0.5 shares too
+        # little with the others to belong in the same factor model (psych: KMO()$MSAi).
+        low_msa = self.msa_[self.msa_ < 0.5].sort_values()
+        if len(low_msa):
+            items = ", ".join(f"{c} ({v:.2f})" for c, v in low_msa.items())
+            self._warn(
+                f"MSA < 0.5 for {items}: these indicators share little variance with the others; "
+                "consider dropping them from the index system"
+            )
         if self.bartlett_["p_value"] > 0.05:
             self._warn(
                 f"Bartlett's test p = {self.bartlett_['p_value']:.3g} > 0.05: the correlation "

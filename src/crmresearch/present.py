@@ -689,9 +689,16 @@ def segment_value(study: Study) -> SegmentValue:
     crosstab.index = [f"volume {i}" for i in crosstab.index]
     crosstab.columns = [f"index {c}" for c in crosstab.columns]
     same = float(np.trace(comparison.counts.to_numpy()) / comparison.counts.to_numpy().sum())
+    # Each statistic printed in its own convention (share, coefficient, test statistic, p).
     agreement = pd.DataFrame(
         {
-            "value": [same, comparison.kappa, comparison.ari, comparison.chi2, comparison.chi2_p],
+            "value": [
+                fmt_pct(same),
+                fmt_num(comparison.kappa, 3),
+                fmt_num(comparison.ari, 3),
+                f"{comparison.chi2:,.1f} (df {comparison.chi2_df})",
+                fmt_p(comparison.chi2_p),
+            ],
         },
         index=pd.Index(
             [
@@ -704,7 +711,7 @@ def segment_value(study: Study) -> SegmentValue:
             name="statistic",
         ),
     )
-    agreement_formats = {"value": lambda v: f"{v:.3f}" if v >= 0.001 or v == 0 else fmt_p(v)}
+    agreement_formats: dict = {}  # already formatted above
 
     held = holdout_tiers(study)
     migration = compare.migration_matrix(vol, held)

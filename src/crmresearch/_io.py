@@ -15,7 +15,10 @@ from typing import Any
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> Path:
-    """Call ``write(tmp_path)`` then move ``tmp_path`` onto ``path``; clean up on failure."""
+    """Call ``write(tmp_path)`` then move ``tmp_path`` onto ``path``; clean up on failure.
+
+    The file gets mode ``0666 & ~umask`` (as with ``open(path, "w")``), not mkstemp's 0600.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -23,6 +26,9 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> Path:
     tmp_path = Path(tmp)
     try:
         write(tmp_path)
+        # mkstemp makes the file owner-only (0600); an output file is for sharing, so give it
+        # the permissions a plain open() would: 0666 minus the umask.
+        tmp_path.chmod(0o666 & ~_current_umask())
         os.replace(tmp_path, target)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
@@ -30,12 +36,21 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> Path:
     return target
 
 
+def _current_umask() -> int:
+    # os.umask can only be read by setting it; set it straight back.
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
-    return write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, default=_json_default) + "\n")
+    return write_text(
+        path, json.dumps(obj, indent=2, ensure_ascii=False, default=_json_default) + "\n"
+    )
 
 
 def write_frame(path: str | os.PathLike, frame, *, index: bool = True) -> Path:

@@ -337,6 +337,53 @@ def test_factor_names_use_top_indicators_and_registry_labels():
     assert any(label in n for n in idx.factor_names_)
 
 
+def test_factor_names_skip_cross_loadings_that_belong_to_another_factor():
+    # x loads 0.6 on A (its main factor) and 0.5 on B; b2 loads only 0.45 on B. The old rule
+    # (two highest loadings) named B "b1 / x"; x belongs to A, so B is "b1 / b2".
+    rng = np.random.default_rng(3)
+    n = 4000
+    f = rng.standard_normal((n, 2))
+    L = np.array([[0.9, 0], [0.8, 0], [0.7, 0], [0.6, 0.5], [0, 0.85], [0, 0.45]])
+    unique = np.sqrt(1 - (L**2).sum(1))  # unit variances: L is the standardized loading
+    X = pd.DataFrame(
+        f @ L.T + unique * rng.standard_normal((n, 6)), columns=["a1", "a2", "a3", "x", "b1", "b2"]
+    )
+    idx = quiet(ClassificationIndex(2, method="minres", varimax="max"), X)
+    load = idx.loadings_
+    fb = load.loc["b1"].idxmax()
+    # the planted structure came back: x's main factor is A, and it outloads b2 on B
+    assert load.loc["x"].abs().idxmax() != fb
+    assert load.loc["x", fb] > load.loc["b2", fb] >= 0.40
+    names = dict(zip(load.columns, idx.factor_names_, strict=True))
+    assert names[fb] == "b1 / b2"
+    assert "x" not in names[fb]
+
+
+def test_factor_name_falls_back_to_the_single_top_indicator():
+    # nothing reaches 0.40 on the second component: named after its one top indicator
+    rng = np.random.default_rng(4)
+    f = rng.standard_normal((3000, 1))
+    X = pd.DataFrame(f @ np.array([[0.9, 0.8, 0.7, 0.6]]) + 0.5 * rng.standard_normal((3000, 4)))
+    X.columns = ["a1", "a2", "a3", "a4"]
+    idx = quiet(ClassificationIndex(2, method="minres", rotation=None), X)
+    second = idx.loadings_["F2"]
+    assert second.max() < 0.40
+    assert idx.factor_names_[1] == second.idxmax()
+
+
+def test_warns_about_a_factor_defined_by_a_single_indicator():
+    X, _ = planted()
+    rng = np.random.default_rng(5)
+    X["t"] = rng.standard_normal(len(X))  # shares nothing: a third component is t alone
+    with pytest.warns(IndexWarning, match=r"F3 \(t\) is defined by a single indicator: t"):
+        idx = ClassificationIndex(3, method="pc", varimax="max").fit(X)
+    assert idx.loadings_.loc["t", "F3"] > 0.9
+    assert sum("single indicator" in w for w in idx.warnings_) == 1
+    # two factors of three salient indicators each: no such warning
+    idx2 = quiet(ClassificationIndex(2, varimax="max"), planted()[0])
+    assert not any("single indicator" in w for w in idx2.warnings_)
+
+
 def test_fit_correlation_equals_fit_on_data_but_cannot_score():
     X, _ = planted()
     a = ClassificationIndex(2, method="minres").fit(X)

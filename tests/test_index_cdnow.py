@@ -61,3 +61,25 @@ def test_cdnow_index_fits_and_scores_every_customer(cdnow_matrix):
                    "Reversed (cost) indicators: ", "Log-transformed: monetary"):  # fmt: skip
         assert needle in text
     assert len(max(text.splitlines(), key=len)) <= 110  # fits a terminal / report column
+
+
+def test_cdnow_factor_names_follow_main_loadings_and_lone_tenure_is_warned(cdnow_matrix):
+    from crmresearch.features import apply_config
+
+    features, _, _ = cdnow_matrix
+    X = apply_config(features, "ecommerce")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        idx = ClassificationIndex().fit(X)
+    load = idx.loadings_
+    f_tenure = load.loc["tenure_days"].abs().idxmax()
+    # irregularity cross-loads on tenure's factor below 0.40 and belongs to another factor
+    assert load.loc["regularity_cv", f_tenure] < 0.40
+    assert load.loc["regularity_cv"].abs().idxmax() != f_tenure
+    names = dict(zip(load.columns, idx.factor_names_, strict=True))
+    assert "irregularity" not in names[f_tenure].lower()
+    assert names[f_tenure] == "Tenure (length of cooperation)"
+    # ... and tenure alone forms that factor: warned, naming factor and indicator
+    lone = [w for w in idx.warnings_ if "single indicator" in w]
+    assert len(lone) == 1
+    assert f"factor {f_tenure} (Tenure" in lone[0] and "single indicator: tenure_days" in lone[0]

@@ -45,6 +45,9 @@ METHODS = ("pc", "minres", "ml")
 ROTATIONS = (None, "varimax", "promax", "oblimin")
 OBLIQUE = ("promax", "oblimin")
 _FORMAT_VERSION = 1
+# A "salient" loading (Stevens; Hair et al.: |loading| ≥ 0.40 is important): factors are named
+# after, and judged by, these. The loadings table blanks only below 0.30 so more is visible.
+SALIENT_LOADING = 0.40
 
 
 class IndexWarning(UserWarning):
@@ -951,6 +954,7 @@ class ClassificationIndex:
         base = vx if self.weights == "rotated" else eig[:k]
         self.composite_weights_ = pd.Series(base / base.sum(), index=names, name="weight")
         self.factor_names_ = self._name_factors()
+        self._warn_single_indicator_factors()
         self.initial_ss_ = (unrotated**2).sum(0)
 
     def _retain(self, r: np.ndarray, n_obs: int) -> int:
@@ -972,9 +976,22 @@ class ClassificationIndex:
         return int(nf)
 
     def _name_factors(self) -> list[str]:
+        """Name each factor after its salient indicators (pattern loading ≥ SALIENT_LOADING).
+
+        Rule: the indicators whose loading on the factor is ≥ 0.40 *and* whose main (largest
+        |loading|) factor is this one, highest first, at most two; if no indicator has its main
+        loading here, the (at most two) highest with loading ≥ 0.40; if none reaches 0.40, the
+        single highest-loading indicator. So a cross-loading that belongs to another factor
+        (e.g. 0.25 here, 0.42 there) never names this factor.
+        """
+        pattern = self.loadings_
+        main = pattern.abs().idxmax(axis=1)  # each indicator's main factor
         names = []
-        for f in self.loadings_.columns:
-            top = self.loadings_[f].sort_values(ascending=False).index[:2]
+        for f in pattern.columns:
+            col = pattern[f].sort_values(ascending=False, kind="stable")
+            salient = col[col >= SALIENT_LOADING]
+            own = [c for c in salient.index if main[c] == f]
+            top = own[:2] or list(salient.index[:2]) or [col.index[0]]
             names.append(" / ".join(self._label(c) for c in top))
         seen: dict[str, int] = {}
         out = []
@@ -982,6 +999,24 @@ class ClassificationIndex:
             seen[n] = seen.get(n, 0) + 1
             out.append(n if seen[n] == 1 else f"{n} ({seen[n]})")
         return out
+
+    def _warn_single_indicator_factors(self) -> None:
+        # A factor on which only one indicator loads saliently is that indicator (plus noise),
+        # not a common factor: it carries weight in the composite without any shared variance.
+        pattern = self.loadings_
+        if pattern.shape[1] < 2:
+            return
+        for f, name in zip(pattern.columns, self.factor_names_, strict=True):
+            col = pattern[f]
+            salient = col[col.abs() >= SALIENT_LOADING]
+            if len(salient) == 1:
+                c = salient.index[0]
+                self._warn(
+                    f"factor {f} ({name}) is defined by a single indicator: {c} (loading "
+                    f"{salient.iloc[0]:.2f}; no other |loading| ≥ {SALIENT_LOADING:.2f}); it is "
+                    "not a common factor — retain fewer factors or add indicators that measure "
+                    "the same construct"
+                )
 
     def _label(self, column: str) -> str:
         label = self.labels_.get(column, column)

@@ -101,7 +101,7 @@ def test_features_cli_cdnow(tmp_path, capsys):
         (["--indicators", "profit"], "indicator 'profit' needs column(s) profit"),
         (["--indicators", "profits"], "unknown indicator(s) profits"),
         (["--config", "shop"], "unknown index system 'shop'"),
-        (["--start", "2024-05-01"], "after end"),
+        (["--start", "2024-05-01"], "--end 2024-03-31 must be on or after --start 2024-05-01"),
     ],
 )
 def test_features_cli_bad_input_exits_2(log_csv, tmp_path, capsys, args, message):

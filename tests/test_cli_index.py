@@ -82,9 +82,11 @@ def test_index_command_errors_are_one_line(features_file, tmp_path, capsys):
     assert "constant indicator(s) ['monetary']" in err and len(err.strip().splitlines()) == 1
     rc = main(["index", str(path), "--n-factors", "lots", "--out", str(tmp_path / "x.json")])
     assert rc == 2 and "--n-factors 'lots'" in capsys.readouterr().err
-    rc = main(["score", str(path), "--index", str(tmp_path / "missing.json"),
-               "--out", str(tmp_path / "s.parquet")])  # fmt: skip
-    assert rc == 2
+    with pytest.raises(SystemExit) as exit_:  # checked by argparse, before reading FEATURES
+        main(["score", str(path), "--index", str(tmp_path / "missing.json"),
+              "--out", str(tmp_path / "s.parquet")])  # fmt: skip
+    assert exit_.value.code == 2
+    assert "missing.json not found: fit one with `crmresearch index" in capsys.readouterr().err
 
 
 def test_help_texts(capsys):

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from crmresearch._io import write_frame, write_text
+from crmresearch.cli._args import check_order, date_type, one_line_errors
 from crmresearch.features import (
     INDICATORS,
     available_configs,
@@ -35,9 +36,16 @@ def register(subparsers) -> None:
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+    one_line_errors(parser)
     parser.add_argument("path", metavar="PATH", help="transaction file, 'cdnow' or 'synthetic'")
-    parser.add_argument("--end", required=True, metavar="DATE", help="last day of the window")
-    parser.add_argument("--start", default=None, metavar="DATE", help="first day of the window")
+    parser.add_argument(
+        "--end", required=True, type=date_type("--end"), metavar="DATE",
+        help="last day of the window",
+    )  # fmt: skip
+    parser.add_argument(
+        "--start", default=None, type=date_type("--start"), metavar="DATE",
+        help="first day of the window",
+    )  # fmt: skip
     parser.add_argument(
         "--config",
         default=None,
@@ -118,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
         indicators = [s.strip() for s in args.indicators.split(",") if s.strip()]
     if Path(args.out).suffix.lower() not in (".parquet", ".csv"):
         raise ValueError(f"--out {args.out}: use a .parquet or .csv file name")
+    check_order(("--start", args.start), ("--end", args.end))
     config = load_config(args.config) if args.config else None
     t0 = time.perf_counter()
     print(f"reading {args.path} ...", file=sys.stderr)

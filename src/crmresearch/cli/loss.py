@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from crmresearch._io import write_frame, write_json
+from crmresearch.cli._args import check_order, date_type, index_file, one_line_errors
 
 HELP = "potential core-customer loss: valuable customers the volume tiers neglect, and their churn"
 
@@ -30,16 +31,21 @@ def register(subparsers) -> None:
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+    one_line_errors(parser)
     parser.add_argument("log", metavar="LOG", help="transaction file, 'cdnow' or 'synthetic'")
-    parser.add_argument("--calibration-end", required=True, metavar="DATE",
+    parser.add_argument("--calibration-end", type=date_type("--calibration-end"),
+                        required=True, metavar="DATE",
                         help="last day of the calibration window (inclusive)")  # fmt: skip
-    parser.add_argument("--calibration-start", default=None, metavar="DATE",
+    parser.add_argument("--calibration-start", type=date_type("--calibration-start"),
+                        default=None, metavar="DATE",
                         help="first day of the calibration window; none = start of the log")  # fmt: skip
-    parser.add_argument("--holdout-end", required=True, metavar="DATE",
+    parser.add_argument("--holdout-end", type=date_type("--holdout-end"),
+                        required=True, metavar="DATE",
                         help="last day of the holdout window (inclusive)")  # fmt: skip
-    parser.add_argument("--holdout-start", default=None, metavar="DATE",
+    parser.add_argument("--holdout-start", type=date_type("--holdout-start"),
+                        default=None, metavar="DATE",
                         help="first day of the holdout; none = the day after calibration end")  # fmt: skip
-    parser.add_argument("--index", default=None, metavar="INDEX.json",
+    parser.add_argument("--index", default=None, type=index_file, metavar="INDEX.json",
                         help="fitted classification index from `crmresearch index`")  # fmt: skip
     parser.add_argument("--config", default="ecommerce", metavar="NAME|FILE",
                         help="index system (indicators, fills, log transforms)")  # fmt: skip
@@ -145,11 +151,23 @@ def compute(log, *, calibration_end, holdout_end, calibration_start=None, holdou
                     "index_indicators": list(X.columns), "config": X.attrs.get("config")}  # fmt: skip
 
 
+def check_windows(args: argparse.Namespace) -> None:
+    """Window order, checked before any data is read: calibration, then holdout."""
+    check_order(("--calibration-start", args.calibration_start),
+                ("--calibration-end", args.calibration_end))  # fmt: skip
+    check_order(("--calibration-end", args.calibration_end),
+                ("--holdout-start", args.holdout_start), strict=True)  # fmt: skip
+    check_order(("--calibration-end", args.calibration_end), ("--holdout-end", args.holdout_end),
+                strict=True)  # fmt: skip
+    check_order(("--holdout-start", args.holdout_start), ("--holdout-end", args.holdout_end))
+
+
 def run(args: argparse.Namespace) -> int:
     if Path(args.out).suffix.lower() != ".json":
         raise ValueError(f"--out {args.out}: use a .json file name")
     if args.list and Path(args.list).suffix.lower() not in (".csv", ".parquet"):
         raise ValueError(f"--list {args.list}: use a .csv or .parquet file name")
+    check_windows(args)
     shares = tuple(float(s) for s in args.volume_shares.split(","))
     tops = tuple(s.strip() for s in args.top_tiers.split(",") if s.strip())
     t0 = time.perf_counter()

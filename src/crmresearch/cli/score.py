@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import warnings
 
+from crmresearch.cli._args import index_file, one_line_errors
+
 HELP = "score customers with a saved classification index (factor scores + composite)"
 
 
@@ -20,8 +22,11 @@ def register(subparsers) -> None:
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+    one_line_errors(parser)
     parser.add_argument("features", metavar="FEATURES", help="features table (.parquet/.csv)")
-    parser.add_argument("--index", required=True, metavar="index.json", help="saved index")
+    parser.add_argument(
+        "--index", required=True, type=index_file, metavar="index.json", help="saved index"
+    )
     parser.add_argument("--out", required=True, metavar="FILE", help="scores (.parquet/.csv)")
     parser.set_defaults(func=run)
 

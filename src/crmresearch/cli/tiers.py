@@ -10,6 +10,7 @@ import pandas as pd
 
 from crmresearch import tiers as T
 from crmresearch._io import write_frame
+from crmresearch.cli._args import index_file, one_line_errors
 from crmresearch.errors import DataError
 
 HELP = "tier customers (ABC, Pareto, quantiles, fixed grades, value matrix, RFM, k-means)"
@@ -45,6 +46,7 @@ def register(subparsers) -> None:
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+    one_line_errors(parser)
     parser.add_argument("features", metavar="FEATURES", help="features table (.parquet or .csv)")
     parser.add_argument("--scheme", required=True, choices=SCHEMES, help="tiering scheme")
     parser.add_argument("--out", required=True, metavar="FILE", help="output (.parquet or .csv)")
@@ -72,7 +74,7 @@ def register(subparsers) -> None:
     parser.add_argument("--k", type=int, default=4, help="clusters: number of clusters")
     parser.add_argument("--seed", type=int, default=0, help="clusters: k-means seed")
     parser.add_argument(
-        "--index", default=None, metavar="INDEX.json",
+        "--index", default=None, type=index_file, metavar="INDEX.json",
         help="fitted classification index (`crmresearch index`); default: fit one on FEATURES",
     )  # fmt: skip
     parser.add_argument(

@@ -241,3 +241,43 @@ def test_chromium_missing_is_a_parameter_error(tiny, tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="no chromium executable"):
         reports.run("tiny", {}, tmp_path / "out", pdf_engine="chromium", notebook=tiny)
     assert not (tmp_path / "out").exists()
+
+
+# ------------------------------------------------------------------ report wording (present.py)
+
+
+@pytest.mark.parametrize(
+    ("ci", "expected"),
+    [
+        ((0.75, 1.17), "is not associated with more churn"),
+        ((1.10, 1.90), "persists after adjusting"),
+        ((0.50, 0.90), "churn less often"),
+    ],
+)
+def test_odds_ratio_interpretation_follows_ci(ci, expected):
+    from crmresearch.present import odds_ratio_interpretation
+
+    text = odds_ratio_interpretation(ci, "A")
+    assert expected in text and "tier A" in text
+
+
+def test_typography_nbsp_percent_and_minus():
+    from crmresearch import present as P
+
+    assert P.fmt_pct(0.661) == "66.1\u00a0%"
+    assert P.fmt_pct(-0.012) == "\u22121.2\u00a0%"
+    assert P.fmt_num(-3.2) == "\u22123.20" and P.fmt_int(-1234) == "\u22121,234"
+    # dates and pseudonyms keep their hyphens; a negative number gets U+2212
+    assert P.typeset("95 % CI -0.5 on 1997-09-30 for C-ab12") == (
+        "95\u00a0% CI \u22120.5 on 1997-09-30 for C-ab12"
+    )
+
+
+def test_manifest_parameter_words():
+    from crmresearch.present import _param_text
+
+    assert _param_text("tier_shares", [0.05, 0.15, 0.8], {}) == "5\u00a0% / 15\u00a0% / 80\u00a0%"
+    assert _param_text("columns", {}, {}) == "none"
+    assert _param_text("pseudonymize_ids", True, {}) == "yes"
+    used = {"calibration_end": "1997-09-30"}
+    assert _param_text("calibration_end", "", used) == "1997-09-30 (default)"

@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import html
 import math
+import re
 import time
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -84,19 +85,36 @@ def record(key: str, value: Any) -> None:
 # ---------------------------------------------------------------------------- number formats
 
 
+NBSP = "\u00a0"
+MINUS = "\u2212"
+_PERCENT = re.compile(r"(\d) %")
+_HYPHEN_MINUS = re.compile(r"(?<![\w.])-(?=[\d$])")
+
+
+def typeset(text: str) -> str:
+    """Report typography: a non-breaking space before "%" (66.1 % never breaks) and "−"
+    (U+2212) for the minus sign of numbers (hyphens in dates and names are left alone)."""
+    return _HYPHEN_MINUS.sub(MINUS, _PERCENT.sub("\\1" + NBSP + "%", str(text)))
+
+
+def _signed(x, digits: int = 1) -> str:
+    """A number with its sign always shown, minus as U+2212: +10.3, −2.0."""
+    return f"{float(x) + 0.0:+.{digits}f}".replace("-", MINUS)
+
+
 def _missing(x) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA
 
 
 def fmt_int(x) -> str:
-    return "–" if _missing(x) else f"{int(round(float(x))):,}"
+    return "–" if _missing(x) else f"{int(round(float(x))):,}".replace("-", MINUS)
 
 
 def fmt_num(x, digits: int = 2) -> str:
     if _missing(x):
         return "–"
     x = round(float(x), digits) + 0.0  # + 0.0 turns -0.0 into 0.0 (no "-0.0" in tables)
-    return f"{x:,.{digits}f}"
+    return f"{x:,.{digits}f}".replace("-", MINUS)
 
 
 def fmt_money(x, digits: int = 0, symbol: str = "$") -> str:
@@ -109,7 +127,15 @@ def fmt_money(x, digits: int = 0, symbol: str = "$") -> str:
 
 def fmt_pct(x, digits: int = 1) -> str:
     """A share (0.123) as a percentage (12.3 %)."""
-    return "–" if _missing(x) else f"{100 * float(x):.{digits}f} %"
+    if _missing(x):
+        return "–"
+    return f"{100 * float(x) + 0.0:.{digits}f}{NBSP}%".replace("-", MINUS)
+
+
+def _p_text(p) -> str:
+    """``= 0.123`` or ``< 0.001`` (to follow a "p")."""
+    text = fmt_p(p)
+    return text if text.startswith("<") else f"= {text}"
 
 
 def fmt_p(p) -> str:
@@ -142,11 +168,11 @@ def executive_summary(
     from IPython.display import HTML, display
 
     cards = "".join(
-        f'<div class="crm-kpi"><div class="value">{html.escape(v)}</div>'
-        f'<div class="label">{html.escape(k)}</div></div>'
+        f'<div class="crm-kpi"><div class="value">{html.escape(typeset(v))}</div>'
+        f'<div class="label">{html.escape(typeset(k))}</div></div>'
         for k, v in kpis
     )
-    items = "".join(f"<li>{html.escape(s)}</li>" for s in findings)
+    items = "".join(f"<li>{html.escape(typeset(s))}</li>" for s in findings)
     display(HTML(f'<div class="crm-kpis">{cards}</div><ul class="crm-findings">{items}</ul>'))
     record("metrics", dict(metrics))
 
@@ -155,8 +181,8 @@ def note(text: str, kind: str = "warning", title: str | None = None) -> None:
     """A styled call-out (``kind``: warning, synthetic, error, info)."""
     from IPython.display import HTML, display
 
-    head = f"<strong>{html.escape(title)}</strong> " if title else ""
-    display(HTML(f'<div class="crm-note {kind}">{head}{html.escape(text)}</div>'))
+    head = f"<strong>{html.escape(typeset(title))}</strong> " if title else ""
+    display(HTML(f'<div class="crm-note {kind}">{head}{html.escape(typeset(text))}</div>'))
 
 
 def table(
@@ -196,11 +222,14 @@ def table(
             out[str(col)] = [fmt_num(v, default_digits) for v in values]
         else:
             out[str(col)] = ["–" if _missing(v) else str(v) for v in values]
-    out.index = [str(i) for i in shown.index]
+    out.index = [typeset(i) for i in shown.index]
     if index_label is not None or shown.index.name is not None:
-        out.index.name = index_label if index_label is not None else str(shown.index.name)
+        out.index.name = typeset(index_label if index_label is not None else str(shown.index.name))
+    out = out.map(typeset)
+    # headers: "p-value" with a non-breaking hyphen so it never breaks across lines
+    out.columns = [typeset(c).replace("p-value", "p\u2011value") for c in out.columns]
     body = out.to_html(index=index, escape=True, border=0, classes="crm-table")
-    cap = f'<div class="crm-caption">{html.escape(caption)}</div>' if caption else ""
+    cap = f'<div class="crm-caption">{html.escape(typeset(caption))}</div>' if caption else ""
     more = (
         f'<div class="crm-meta">showing {max_rows:,} of {len(frame):,} rows</div>'
         if len(frame) > max_rows
@@ -323,6 +352,23 @@ def pseudonymize(ids: Iterable[Any], salt: str = "crmresearch") -> list[str]:
 # ---------------------------------------------------------------------------- manifest
 
 
+def _param_text(key: str, value: Any, used: Mapping[str, Any]) -> str:
+    """A parameter value in words: none / yes / no / 5 % / 15 % / 80 %; empty → the value used."""
+    if value is None or (isinstance(value, (str, Mapping, list, tuple)) and len(value) == 0):
+        if used.get(key):
+            return f"{used[key]} (default)"
+        return "none" if isinstance(value, (Mapping, list, tuple)) else "default"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Mapping):
+        return "; ".join(f"{k} → {v}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        if all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in value):
+            return " / ".join(fmt_pct(v, 0) for v in value)
+        return ", ".join(map(str, value))
+    return str(value)
+
+
 def manifest(params: Mapping[str, Any], source: Source, **extra: Any) -> None:
     """Show the reproducibility manifest and record it for ``manifest.json``."""
     from crmresearch.reports import package_versions
@@ -330,7 +376,12 @@ def manifest(params: Mapping[str, Any], source: Source, **extra: Any) -> None:
     facts = {**source.facts, **extra}
     elapsed = time.perf_counter() - _T0
     record("manifest", {**facts, "notebook_seconds": round(elapsed, 2)})
-    rows = [(k.replace("_", " "), "–" if v is None else str(v)) for k, v in params.items()]
+    rows = [
+        (k.replace("_", " "), _param_text(k, v, extra))
+        for k, v in params.items()
+        # the synthetic generator's size means nothing for a real log
+        if not (k == "n_customers" and not source.is_synthetic)
+    ]
     table(
         pd.DataFrame(rows, columns=["parameter", "value"]).set_index("parameter"),
         caption="Parameters",
@@ -339,7 +390,7 @@ def manifest(params: Mapping[str, Any], source: Source, **extra: Any) -> None:
         (k.replace("_", " "), "–" if v is None else (f"{v:,}" if isinstance(v, int) else str(v)))
         for k, v in facts.items()
     ]
-    facts_rows.append(("notebook run time", f"{elapsed:.1f} s"))
+    facts_rows.append(("notebook execution time (kernel start to this table)", f"{elapsed:.1f} s"))
     table(
         pd.DataFrame(facts_rows, columns=["item", "value"]).set_index("item"),
         caption="Data and run",
@@ -423,8 +474,14 @@ class Study:
     tier_scheme: str = "abc"
     tier_shares: tuple = (0.05, 0.15, 0.80)
 
-    def describe_windows(self) -> str:
+    @property
+    def calibration_start_used(self) -> str:
+        """The calibration window's first date (given, else the data's first date)."""
         start = self.calibration_start or self.features.attrs.get("window", {}).get("start", "")
+        return str(start)[:10] if start else ""
+
+    def describe_windows(self) -> str:
+        start = self.calibration_start_used
         return (
             f"calibration {start} to {self.calibration_end}; "
             f"holdout {self.holdout_start} to {self.holdout_end}"
@@ -715,7 +772,9 @@ def segment_value(study: Study) -> SegmentValue:
 
     held = holdout_tiers(study)
     migration = compare.migration_matrix(vol, held)
-    mig = migration.row_shares.copy()
+    # Rows nobody starts from (no customer is "inactive" in the calibration period) are empty:
+    # left out; the columns stay, so "inactive" in the holdout is still shown.
+    mig = migration.row_shares.loc[migration.counts.sum(axis=1).to_numpy() > 0].copy()
     mig.index = [f"{i}" for i in mig.index]
     mig.index.name = "calibration tier"
     mig.columns = [str(c) for c in mig.columns]
@@ -917,6 +976,26 @@ class ConfiguredIndex:
         return self.index.composite(apply_config(features, self.config), scale=self.scale)
 
 
+def _period_text(period: Any) -> str:
+    """A period label in words: 1997Q3 → "1997 Q3", 1997-09 → "Sep 1997"."""
+    if isinstance(period, pd.Period):
+        if period.freqstr.startswith("Q"):
+            return f"{period.year} Q{period.quarter}"
+        if period.freqstr.startswith("M"):
+            return f"{period:%b %Y}"
+    return str(period)
+
+
+def _rising_rule_text(values: pd.DataFrame, tiers_: pd.DataFrame, rise: float, periods: int) -> str:
+    """The rising-star rule of ``compare.rising_stars`` in plain words."""
+    last, first = values.columns[-1], values.columns[max(-1 - periods, -values.shape[1])]
+    top = tiers_[last].cat.categories[0]
+    return (
+        f"outside index tier {top} in {_period_text(last)} and index up by ≥ {rise:g} points "
+        f"since {_period_text(first)}"
+    )
+
+
 @dataclass
 class CoreLoss:
     """Results, tables and summary of the potential core-customer loss report."""
@@ -934,6 +1013,37 @@ class CoreLoss:
     problems: pd.DataFrame
     validity: Any
     validity_table: pd.DataFrame
+    #: One sentence on what the spend-adjusted odds ratio means (from its 95 % CI).
+    adjusted_interpretation: str = ""
+    #: Salt of this run's pseudonyms: every customer list of the report uses it (never shown).
+    salt: str = field(default="", repr=False)
+
+
+def odds_ratio_interpretation(ci: Sequence[float], top_tier: str) -> str:
+    """What the spend-adjusted odds ratio of churn says, read off its 95 % CI.
+
+    CI covers 1: being outside the top volume tier adds nothing once calibration spend is held
+    fixed, so the neglected core's higher raw churn goes with its lower spend. CI above 1: the
+    association persists after adjusting for spend; below 1: the neglected core churns less than
+    served-core customers of the same spend.
+    """
+    lo, hi = float(ci[0]), float(ci[1])
+    if _missing(lo) or _missing(hi):
+        return "The adjusted odds ratio could not be estimated."
+    if lo <= 1 <= hi:
+        return (
+            f"Once calibration spend is held fixed, being outside tier {top_tier} is not associated "
+            "with more churn: the higher churn of the neglected core goes with its lower spend."
+        )
+    if lo > 1:
+        return (
+            f"The association persists after adjusting for calibration spend: at the same spend, "
+            f"customers outside tier {top_tier} churn more often."
+        )
+    return (
+        f"After adjusting for calibration spend, customers outside tier {top_tier} churn less "
+        "often than served-core customers of the same spend."
+    )
 
 
 def core_loss(
@@ -948,10 +1058,14 @@ def core_loss(
     rise_periods: int = 1,
 ) -> CoreLoss:
     """Neglected core, churn and revenue lost, rising stars, problem customers, validity."""
+    import secrets
+
     from crmresearch import compare, loss
 
     X = study.features
     vol, top = study.volume_tiers, study.top_tier
+    # One secret salt per report run: the same customer gets the same pseudonym in every list.
+    salt = secrets.token_hex(16)
     result = loss.potential_core_loss(
         study.composite,
         vol,
@@ -960,6 +1074,7 @@ def core_loss(
         top_volume_tiers=(top,),
         revenue_before=X["monetary"],
         pseudonymize=pseudonymize_ids,
+        salt=salt,
     )
     comparison = compare.compare_schemes(
         vol.rename("volume tier"), study.index_tiers.rename("index tier"), value=X["monetary"]
@@ -988,9 +1103,14 @@ def core_loss(
     c = result.comparison
     effect_table = pd.DataFrame(
         {
-            "estimate": [c["risk_difference"], c["risk_ratio"], c["odds_ratio"]],
+            "estimate": [
+                f"{_signed(100 * c['risk_difference'])} pts",
+                fmt_num(c["risk_ratio"], 2),
+                fmt_num(c["odds_ratio"], 2),
+            ],
             "95 % CI": [
-                f"{c['risk_difference_ci'][0]:+.3f} to {c['risk_difference_ci'][1]:+.3f}",
+                f"{_signed(100 * c['risk_difference_ci'][0])} to "
+                f"{_signed(100 * c['risk_difference_ci'][1])} pts",
                 f"{c['risk_ratio_ci'][0]:.2f} to {c['risk_ratio_ci'][1]:.2f}",
                 f"{c['odds_ratio_ci'][0]:.2f} to {c['odds_ratio_ci'][1]:.2f}",
             ],
@@ -1030,7 +1150,7 @@ def core_loss(
         shares=tuple((study.volume_tiers.value_counts(sort=False) / len(X)).to_numpy()),
     )
     rising = compare.rising_stars(values, tiers_by_period, rise=rise, periods=rise_periods)
-    rising_rule = rising.attrs.get("rule", "")
+    rising_rule = _rising_rule_text(values, tiers_by_period, rise, rise_periods)
 
     problems = loss.problem_customers(X)
     validity = compare.predictive_validity(
@@ -1099,16 +1219,18 @@ def core_loss(
         ("rising stars in lower tiers", fmt_int(len(rising))),
     ]
     direction = "more" if c["risk_difference"] > 0 else "less"
+    adjusted = odds_ratio_interpretation(c["odds_ratio_ci"], top)
     findings = [
         f"{fmt_int(n_neg)} of the {fmt_int(n_core)} most valuable customers by the index "
         f"(top {fmt_pct(core_share, 0)}) are outside volume tier {top}, i.e. not treated as key accounts.",
         f"They churned {direction} often in the holdout than the served core ({fmt_pct(churn_neg)} vs "
-        f"{fmt_pct(churn_srv)}; difference {c['risk_difference'] * 100:+.1f} points, 95 % CI "
-        f"{lo * 100:+.1f} to {hi * 100:+.1f}), which is "
+        f"{fmt_pct(churn_srv)}; difference {_signed(c['risk_difference'] * 100)} pts, 95 % CI "
+        f"{_signed(lo * 100)} to {_signed(hi * 100)} pts), which is "
         + ("statistically significant." if significant else "not statistically significant."),
         f"Adjusted for calibration revenue, the odds ratio of churn for the neglected core is "
         f"{c['odds_ratio']:.2f} (95 % CI {c['odds_ratio_ci'][0]:.2f}–{c['odds_ratio_ci'][1]:.2f}, "
-        f"p {'< 0.001' if c['odds_ratio_p_value'] < 0.001 else '= ' + format(c['odds_ratio_p_value'], '.3f')}).",
+        f"p {'< 0.001' if c['odds_ratio_p_value'] < 0.001 else '= ' + format(c['odds_ratio_p_value'], '.3f')}). "
+        + adjusted,
         f"Churned neglected-core customers had brought {fmt_money(lost_neg)} in the calibration period.",
         f"The index's top tier captures {fmt_pct(vc.get('index tiers'))} of next-period revenue vs "
         f"{fmt_pct(vc.get('volume tiers'))} for the volume scheme's top tier (precision "
@@ -1128,6 +1250,8 @@ def core_loss(
         problems=problems,
         validity=validity,
         validity_table=validity_table,
+        adjusted_interpretation=adjusted,
+        salt=salt,
     )
 
 
@@ -1143,7 +1267,11 @@ GROUP_FORMATS = {
 def rising_and_problems(cl: CoreLoss) -> None:
     """Rising-star list and problem-customer summary with their rules."""
     rising = cl.rising.head(15).copy()
-    rising.index = pseudonymize(rising.index) if cl.result.pseudonymized else rising.index
+    if cl.result.pseudonymized:
+        from crmresearch.loss import pseudonymize_ids
+
+        # the salt of the neglected-core list, so a customer has one pseudonym in the report
+        rising.index = pseudonymize_ids(rising.index, cl.salt)
     rising.index.name = "customer (pseudonym)" if cl.result.pseudonymized else "customer id"
     rising = rising.rename(
         columns={"value_before": "index before", "value_now": "index now", "rise": "rise (points)"}
@@ -1156,6 +1284,13 @@ def rising_and_problems(cl: CoreLoss) -> None:
     p = cl.problems
     applied = p.attrs.get("rules", [])
     skipped = p.attrs.get("skipped_rules", [])
+    if not applied:
+        note(
+            f"not applicable: the data have no {_missing_data_words(skipped)} columns.",
+            kind="info",
+            title="Problem customers:",
+        )
+        return
     text = (
         f"{len(p):,} of {p.attrs.get('n_checked', 0):,} customers fail at least one problem rule."
     )
@@ -1172,8 +1307,23 @@ def rising_and_problems(cl: CoreLoss) -> None:
             reasons.rename("customers").to_frame().rename_axis("reason"),
             caption="Problem customers by rule",
         )
-    elif not applied:
-        note("No problem rule could be applied to these data.", kind="info")
+
+
+def _missing_data_words(skipped: Sequence[str]) -> str:
+    """What kind of data the skipped problem rules needed: "payment or return"."""
+    kinds = []
+    for rule in skipped:
+        column = str(rule).split(" ")[0]
+        kind = (
+            "payment"
+            if ("pay" in column or "overdue" in column)
+            else "return"
+            if "return" in column
+            else column.replace("_", " ")
+        )
+        if kind not in kinds:
+            kinds.append(kind)
+    return " or ".join(kinds) if kinds else "required"
 
 
 @dataclass
@@ -1205,7 +1355,7 @@ CAMPAIGN_COVARIATES = ("monetary", "frequency")
 
 def _effects_table(effects, planted: pd.Series | None, money: bool) -> pd.DataFrame:
     t = effects.table
-    fmt = (lambda v: fmt_money(v, 2)) if money else (lambda v: f"{v * 100:+.1f} pts")
+    fmt = (lambda v: fmt_money(v, 2)) if money else (lambda v: f"{_signed(v * 100)} pts")
     out = pd.DataFrame(
         {
             "treated": t["n_treated"].astype("int64").to_numpy(),
@@ -1403,26 +1553,34 @@ def strategy_effectiveness(
         }
     )
     label_ = "synthetic campaign, simulated customers" if separate else "synthetic campaign"
+    hp = metrics["heterogeneity_p"]
+    # Name a "best" tier only when the tiers' effects can be told apart (Wald test p < 0.05).
+    differ = hp is not None and hp < 0.05
     kpis += [
         (f"revenue effect per treated customer ({label_})", fmt_money(overall["effect"], 2)),
         (
-            f"tier with the largest effect ({label_})",
-            f"{best}: {fmt_money(by_tier.loc[best, 'effect'], 2)}",
+            (
+                f"tier with the largest effect ({label_}; heterogeneity p {_p_text(hp)})",
+                f"{best}: {fmt_money(by_tier.loc[best, 'effect'], 2)}",
+            )
+            if differ
+            else (
+                f"95 % CI of the overall effect ({label_})",
+                f"{fmt_money(overall['ci_low'], 2)} to {fmt_money(overall['ci_high'], 2)}",
+            )
         ),
         ("incremental profit overall (synthetic)", fmt_money(rt.loc["overall", "total_profit"])),
     ]
-    hp = metrics["heterogeneity_p"]
     findings += [
         f"In the SYNTHETIC randomized campaign ({fmt_int(len(frame))} customers), treatment raised holdout "
         f"revenue by {fmt_money(overall['effect'], 2)} per customer (95 % CI {fmt_money(overall['ci_low'], 2)} to "
-        f"{fmt_money(overall['ci_high'], 2)}); the effect was largest in tier {best}.",
-        "The effects differ between tiers "
-        + (
-            f"significantly (p = {hp:.3f})."
-            if hp is not None and hp < 0.05
-            else f"without statistical significance (p = {hp:.3f})."
-            if hp is not None
-            else "(no test)."
+        f"{fmt_money(overall['ci_high'], 2)}).",
+        (
+            f"The effects differ between tiers (heterogeneity p {_p_text(hp)}); "
+            f"the effect was largest in tier {best}."
+            if differ
+            else "The effects cannot be told apart between tiers "
+            + (f"(heterogeneity p {_p_text(hp)})." if hp is not None else "(no test available).")
         ),
         f"At a margin of {fmt_pct(margin, 0)} and {fmt_money(cost_per_customer, 2)} per treated customer, the "
         f"synthetic campaign's incremental profit is {fmt_money(rt.loc['overall', 'total_profit'])} overall.",

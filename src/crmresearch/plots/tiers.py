@@ -29,6 +29,17 @@ def _heatmap(ax, table: pd.DataFrame, annot: pd.DataFrame, cmap: str = "Blues", 
     return im
 
 
+def _tier_axis(name) -> str:
+    """Axis label of a tier scheme: "index tier" stays, "volume" becomes "volume (tier)"."""
+    name = str(name)
+    return name if name.rstrip().endswith("tier") else f"{name} (tier)"
+
+
+def _num(x, digits: int = 2) -> str:
+    """A number for a title, minus sign U+2212."""
+    return f"{x:.{digits}f}".replace("-", "\u2212")
+
+
 def scheme_crosstab(comparison, shares: str = "row", ax=None):
     """Heatmap of a :class:`~crmresearch.compare.SchemeComparison` crosstab.
 
@@ -56,11 +67,11 @@ def scheme_crosstab(comparison, shares: str = "row", ax=None):
         "value": "share of total value (0-1)",
     }
     fig.colorbar(im, ax=ax, label=label[shares])
-    ax.set_xlabel(f"{comparison.name_b} (tier)")
-    ax.set_ylabel(f"{comparison.name_a} (tier)")
+    ax.set_xlabel(_tier_axis(comparison.name_b))
+    ax.set_ylabel(_tier_axis(comparison.name_a))
     ax.set_title(
-        f"{comparison.name_a} vs {comparison.name_b}: kappa = {comparison.kappa:.2f}, "
-        f"ARI = {comparison.ari:.2f} (n = {comparison.n})"
+        f"{comparison.name_a} vs {comparison.name_b}: κ = {_num(comparison.kappa)}, "
+        f"ARI = {_num(comparison.ari)} (n = {comparison.n:,})"
     )
     return fig
 
@@ -92,7 +103,11 @@ def lorenz_curves(values: Mapping[str, pd.Series], ax=None):
 
 def migration_heatmap(migration, ax=None):
     """Heatmap of a :class:`~crmresearch.compare.Migration` (row shares, counts annotated)."""
-    table = migration.row_shares
+    counts = migration.counts
+    # Rows nobody starts from (e.g. "inactive" before) are all empty: leave them out; the
+    # columns stay, so "inactive" after is still shown.
+    keep = counts.sum(axis=1).to_numpy() > 0
+    counts, table = counts.loc[keep], migration.row_shares.loc[keep]
     if ax is None:
         k = table.shape[0]
         fig, ax = new_figure(width=min(3 + 0.8 * k, 10), height=min(2 + 0.55 * k, 8))
@@ -101,7 +116,7 @@ def migration_heatmap(migration, ax=None):
     annot = pd.DataFrame(
         [[f"{int(c)}\n{s * 100:.0f}%" if np.isfinite(s) else f"{int(c)}"
           for c, s in zip(crow, srow, strict=True)]
-         for crow, srow in zip(migration.counts.to_numpy(), table.to_numpy(), strict=True)]
+         for crow, srow in zip(counts.to_numpy(), table.to_numpy(), strict=True)]
     )  # fmt: skip
     im = _heatmap(ax, table, annot, cmap="Greens", vmax=1.0)
     fig.colorbar(im, ax=ax, label="share of row (0-1)")
@@ -109,7 +124,7 @@ def migration_heatmap(migration, ax=None):
     ax.set_ylabel("tier before")
     ax.set_title(
         f"Tier migration: up {migration.upgrade_rate:.1%}, stay {migration.stay_rate:.1%}, "
-        f"down {migration.downgrade_rate:.1%} (n = {migration.n_both})"
+        f"down {migration.downgrade_rate:.1%} (n = {migration.n_both:,})"
     )
     return fig
 
@@ -121,12 +136,19 @@ def gain_curves(validity, ax=None):
     else:
         fig = ax.figure
     ax.plot([0, 100], [0, 100], color="grey", lw=0.8, ls="--", label="random")
-    for name, g in validity.gain.items():
-        ax.plot(g["customer_share"] * 100, g["value_share"] * 100, marker="o", label=str(name))
+    # Schemes with the same tier sizes share x positions: label one below-right of its
+    # points and the next above-left, so the tier letters do not sit on top of each other.
+    offsets = [((5, -11), "left"), ((-5, 5), "right")]
+    for k, (name, g) in enumerate(validity.gain.items()):
+        line = ax.plot(
+            g["customer_share"] * 100, g["value_share"] * 100, marker="o", label=str(name)
+        )
+        xytext, ha = offsets[k % len(offsets)]
         for _, row in g.iloc[1:].iterrows():
             ax.annotate(
                 str(row["tier"]), (row["customer_share"] * 100, row["value_share"] * 100),
-                textcoords="offset points", xytext=(4, -10), fontsize=7,
+                textcoords="offset points", xytext=xytext, ha=ha, fontsize=7,
+                color=line[0].get_color(),
             )  # fmt: skip
     ax.set_xlabel("customers in the tiers so far, best tier first (cumulative %)")
     ax.set_ylabel(f"next-period {validity.outcome} captured (cumulative %)")
@@ -156,5 +178,5 @@ def tier_sizes(tiers: pd.Series, value: pd.Series | None = None, ax=None):
     ax.set_xticks(x, [str(c) for c in counts.index], rotation=30, ha="right")
     ax.set_xlabel("tier")
     ax.set_ylabel("share (%)")
-    ax.set_title(f"{tiers.name or 'tiers'}: customers per tier (n = {int(counts.sum())})")
+    ax.set_title(f"{tiers.name or 'tiers'}: customers per tier (n = {int(counts.sum()):,})")
     return fig

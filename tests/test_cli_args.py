@@ -114,3 +114,35 @@ def test_good_dates_parse_to_midnight_timestamps():
 
     assert date_type("--end")("1997-09-30") == pd.Timestamp("1997-09-30")
     assert date_type("--end")("19970930") == pd.Timestamp("1997-09-30")
+
+
+def _small_features(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {"monetary": rng.gamma(2.0, 50.0, 40), "other": rng.normal(size=40)},
+        index=pd.Index([f"c{i}" for i in range(40)], name="customer_id"),
+    )
+    path = tmp_path / "f.parquet"
+    frame.to_parquet(path)
+    return path
+
+
+def test_tiers_share_error_prints_plain_numbers(tmp_path, capsys):
+    path = _small_features(tmp_path)
+    argv = ["tiers", str(path), "--scheme", "abc", "--shares", "0.5,0.6",
+            "--out", str(tmp_path / "t.parquet")]  # fmt: skip
+    err = run_error(argv, capsys)
+    assert "got 0.5, 0.6 (sum 1.1)" in err
+    assert "np.float64" not in err
+
+
+def test_index_without_config_indicators_lists_what_it_wanted_and_found(tmp_path, capsys):
+    path = tmp_path / "semi.csv"
+    path.write_text("a,b\n1,2\n3,4\n")
+    err = run_error(["index", str(path), "--out", str(tmp_path / "i.json")], capsys)
+    assert "none of the ecommerce indicators (monetary, avg_order_value," in err
+    assert f"are columns of {path}; columns found: a, b." in err
+    assert "[]" not in err

@@ -123,14 +123,19 @@ def _rank_tiers(values: pd.Series, cum_shares: Sequence[float]) -> np.ndarray:
     return codes
 
 
+def _numbers(values) -> str:
+    """Numbers for a message, as a user typed them: "0.5, 0.6" (not np.float64 reprs)."""
+    return ", ".join(f"{float(v):g}" for v in np.ravel(values))
+
+
 def _check_shares(shares: Sequence[float], what: str) -> np.ndarray:
     arr = np.asarray(shares, dtype=float)
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"{what}: give at least one share, e.g. (0.05, 0.15, 0.80)")
     if (arr <= 0).any():
-        raise ValueError(f"{what}: every share must be > 0, got {tuple(arr)}")
+        raise ValueError(f"{what}: every share must be > 0, got {_numbers(arr)}")
     if not math.isclose(arr.sum(), 1.0, abs_tol=1e-6):
-        raise ValueError(f"{what}: shares must sum to 1, got {tuple(arr)} (sum {arr.sum():g})")
+        raise ValueError(f"{what}: shares must sum to 1, got {_numbers(arr)} (sum {arr.sum():g})")
     return arr
 
 
@@ -272,7 +277,9 @@ def pareto(values, cum: Sequence[float] = (0.80, 0.95), labels: Sequence[str] | 
         or (cum_arr <= 0).any()
         or (cum_arr >= 1).any()
     ):
-        raise ValueError(f"pareto cum must increase strictly within (0, 1), got {tuple(cum_arr)}")
+        raise ValueError(
+            f"pareto cum must increase strictly within (0, 1), got {_numbers(cum_arr)}"
+        )
     k = len(cum_arr) + 1
     labels = _check_labels(labels, k, [chr(ord("A") + i) for i in range(k)])
     valid = x.notna()
@@ -365,7 +372,7 @@ def grades(values, edges: Sequence[float] | GradeScheme, labels: Sequence[str] |
         edges = edges.edges
     e = np.asarray(edges, dtype=float)
     if e.ndim != 1 or e.size == 0 or (np.diff(e) <= 0).any():
-        raise ValueError(f"grades edges must be strictly increasing, got {tuple(e)}")
+        raise ValueError(f"grades edges must be strictly increasing, got {_numbers(e)}")
     k = len(e) + 1
     labels = _check_labels(labels, k, [f"G{i + 1}" for i in range(k)])
     x = _as_values(values)

@@ -152,10 +152,13 @@ def run(args: argparse.Namespace) -> int:
     present = [c for c in config.indicators if c in features.columns]
     absent = [c for c in config.indicators if c not in features.columns]
     if len(present) < 3:
+        found = ", ".join(map(str, features.columns)) or "none"
+        which = "none" if not present else "only " + ", ".join(present)
         raise DataError(
-            f"{args.features}: only {present} of the {config.name} indicators are in the table; "
-            "need at least 3 (compute them with `crmresearch features --config "
-            f"{config.name}`)"
+            f"{which} of the {config.name} indicators ({', '.join(config.indicators)}) "
+            f"{'are' if len(present) != 1 else 'is'} columns of {args.features}; columns found: "
+            f"{found}. Need at least 3: compute them with `crmresearch features LOG --config "
+            f"{config.name} --end DATE --out FILE`"
         )
     X, filled = fill_undefined(features[present].astype("float64"), config.fill)
     index = ClassificationIndex(

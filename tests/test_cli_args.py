@@ -146,3 +146,19 @@ def test_index_without_config_indicators_lists_what_it_wanted_and_found(tmp_path
     assert "none of the ecommerce indicators (monetary, avg_order_value," in err
     assert f"are columns of {path}; columns found: a, b." in err
     assert "[]" not in err
+
+
+@pytest.mark.parametrize("command", ["features", "index", "score", "tiers", "loss"])
+def test_help_shows_only_informative_defaults(command, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([command, "--help"])
+    assert exit_.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(default: None)" not in text and "(default: False)" not in text
+    if command == "index":
+        missing = text[text.index("--missing {listwise,pairwise} ") :].split(" --varimax")[0]
+        assert missing.count("default") == 1, missing
+        method = text[text.index("--score-method {regression,bartlett} ") :].split(" --weights")[0]
+        assert "Bartlett" in method and "(default: regression)" in method
+    if command == "loss":
+        assert "(default: 0.2)" in text  # defaults that inform are still shown

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from crmresearch._io import write_frame, write_text
-from crmresearch.cli._args import check_order, date_type, one_line_errors
+from crmresearch.cli._args import HelpFormatter, check_order, date_type, one_line_errors
 from crmresearch.features import (
     INDICATORS,
     available_configs,
@@ -34,7 +34,7 @@ def register(subparsers) -> None:
             "text or Parquet; validated like `crmresearch validate`), 'cdnow' for the bundled "
             "CDNOW log, or 'synthetic' for generated data. Indicators: " + ", ".join(INDICATORS)
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     one_line_errors(parser)
     parser.add_argument("path", metavar="PATH", help="transaction file, 'cdnow' or 'synthetic'")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from crmresearch.cli._args import HelpFormatter, one_line_errors
 from crmresearch.errors import DataError
 
 HELP = "fit the factor-analytic customer classification index on a features table"
@@ -28,8 +29,9 @@ def register(subparsers) -> None:
             "total-variance-explained table, sorted loadings, composite weights and warnings; "
             "saves the fitted index as JSON for `crmresearch score`."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
+    one_line_errors(parser)
     parser.add_argument("features", metavar="FEATURES", help="features table (.parquet/.csv)")
     parser.add_argument(
         "--config",
@@ -53,7 +55,13 @@ def register(subparsers) -> None:
         help="factors to retain: a number, 'kaiser' (eigenvalue > 1), 'parallel' (Horn), or a "
         "cumulative variance share such as 0.8",
     )
-    parser.add_argument("--score-method", default="regression", choices=["regression", "bartlett"])
+    parser.add_argument(
+        "--score-method",
+        default="regression",
+        choices=["regression", "bartlett"],
+        help="factor scores: regression (Thurstone, W = R⁻¹S, as psych) or Bartlett "
+        "(weighted least squares, unbiased)",
+    )
     parser.add_argument(
         "--weights",
         default="rotated",

@@ -11,7 +11,13 @@ from pathlib import Path
 import pandas as pd
 
 from crmresearch._io import write_frame, write_json
-from crmresearch.cli._args import check_order, date_type, index_file, one_line_errors
+from crmresearch.cli._args import (
+    HelpFormatter,
+    check_order,
+    date_type,
+    index_file,
+    one_line_errors,
+)
 
 HELP = "potential core-customer loss: valuable customers the volume tiers neglect, and their churn"
 
@@ -29,7 +35,7 @@ def register(subparsers) -> None:
             "core and others, with risk ratio/difference CIs, a two-proportion z-test and a "
             "logistic regression. LOG is a transaction file, 'cdnow' or 'synthetic'."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     one_line_errors(parser)
     parser.add_argument("log", metavar="LOG", help="transaction file, 'cdnow' or 'synthetic'")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import warnings
 
-from crmresearch.cli._args import index_file, one_line_errors
+from crmresearch.cli._args import HelpFormatter, index_file, one_line_errors
 
 HELP = "score customers with a saved classification index (factor scores + composite)"
 
@@ -20,7 +20,7 @@ def register(subparsers) -> None:
             "fitted means and SDs) and score weights. Writes one row per customer with the factor "
             "scores, the composite and the composite on the fitted 0-100 scale (clipped)."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     one_line_errors(parser)
     parser.add_argument("features", metavar="FEATURES", help="features table (.parquet/.csv)")

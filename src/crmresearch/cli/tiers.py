@@ -10,7 +10,7 @@ import pandas as pd
 
 from crmresearch import tiers as T
 from crmresearch._io import write_frame
-from crmresearch.cli._args import index_file, one_line_errors
+from crmresearch.cli._args import HelpFormatter, index_file, one_line_errors
 from crmresearch.errors import DataError
 
 HELP = "tier customers (ABC, Pareto, quantiles, fixed grades, value matrix, RFM, k-means)"
@@ -44,7 +44,7 @@ def register(subparsers) -> None:
             "general / problem), rfm (PyMC-Marketing RFM segments), clusters (k-means on factor "
             "scores of the classification index)."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     one_line_errors(parser)
     parser.add_argument("features", metavar="FEATURES", help="features table (.parquet or .csv)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -74,7 +75,25 @@ def test_tiers_cli_csv_and_missing_counted(features_file, tmp_path, capsys):
     assert main(["tiers", str(csv_in), "--scheme", "abc", "--out", str(out)]) == 0
     written = pd.read_csv(out, dtype={"customer_id": "str"})
     assert written["tier"].isna().sum() == 1 and len(written) == len(f)
-    assert "1 customers have no tier" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "1 customers have no tier" in printed
+    assert "<NA>" in printed  # the missing customer is a row of the table
+
+
+def test_tiers_cli_table_has_no_empty_missing_row_and_groups_thousands(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    n = 3000
+    f = pd.DataFrame(
+        {"monetary": rng.gamma(1.5, 90.0, n)},
+        index=pd.Index([f"c{i}" for i in range(n)], name="customer_id"),
+    )
+    path = tmp_path / "f.parquet"
+    f.to_parquet(path)
+    assert main(["tiers", str(path), "--scheme", "abc", "--out", str(tmp_path / "t.parquet")]) == 0
+    printed = capsys.readouterr().out
+    assert "<NA>" not in printed and "NaN" not in printed
+    # C = 80 % of 3,000 customers
+    assert re.search(r"^C\s+2,400\s+80\.0\s+", printed, flags=re.M), printed
 
 
 def test_tiers_cli_errors_are_one_line(features_file, tmp_path, capsys):
@@ -102,7 +121,23 @@ def test_loss_cli_synthetic_list_with_raw_ids(tmp_path, capsys):
     listed = pd.read_csv(lst, dtype={"customer_id": "str"})
     assert len(listed) == d["groups"]["neglected_core"]["customers"] == d["n_neglected"]
     assert listed["customer_id"].str.len().min() > 0 and not d["pseudonymized"]
-    assert "Potential core-customer loss" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "Potential core-customer loss" in printed
+    n_neglected = d["n_neglected"]
+    assert f"neglected core: {n_neglected:,} customers (list written to {lst})" in printed
+    assert f"customers analysed: {d['n']:,}\n" in printed and d["n"] >= 1000
+    # p-values in APA style: "p < 0.001" or "p = 0.123", never "p = < 0.001" or 9.58e-11
+    for p_text in re.findall(r"p [=<] \S+", printed):
+        assert re.fullmatch(r"p (< 0\.001|= [01]\.\d{3})[,]?", p_text), p_text
+
+    # without --list nothing claims a list was written
+    rc = main(["loss", "synthetic", "--customers", "1200", "--seed", "3",
+               "--calibration-end", "2023-12-31", "--holdout-end", "2024-06-30",
+               "--out", str(out)])  # fmt: skip
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert f"neglected core: {n_neglected:,} customers (write the list with --list FILE)" in printed
+    assert "neglected-core list" not in printed
 
 
 @pytest.mark.slow
@@ -150,7 +185,8 @@ def test_loss_cli_cdnow_prints_the_pandas_numbers(tmp_path, capsys):
         assert g["revenue_lost"] == pytest.approx(monetary[m & churned].sum(), rel=1e-9)
         # the headline table prints the same numbers
         assert f"{churned[m].mean() * 100:.1f}" in printed
-        assert f"{monetary[m & churned].sum():.2f}" in printed
+        assert f"{monetary[m & churned].sum():,.2f}" in printed
+        assert f"{int(m.sum()):,}" in printed
     assert d["windows"]["calibration"]["end"] == "1997-09-30"
     assert d["comparison"]["risk_difference_ci"][0] > 0
 

@@ -72,6 +72,17 @@ def wilson_ci(count: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
     return (centre - half, centre + half)
 
 
+# The summary line about the neglected-core list starts so (the CLI swaps in its own wording).
+NEGLECTED_LINE_START = "neglected core: "
+
+
+def _p_text(p: float) -> str:
+    """``p < 0.001`` or ``p = 0.123`` (APA style; never ``p = < 0.001``)."""
+    if not np.isfinite(p):
+        return "p = n/a"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
 @dataclass
 class CoreLossResult:
     """Result of :func:`potential_core_loss`.
@@ -157,24 +168,30 @@ class CoreLossResult:
             "Potential core-customer loss",
             f"core = top {self.core_share:.0%} by the classification index; served = core in "
             f"volume tier(s) {', '.join(self.top_volume_tiers)}; neglected = core elsewhere",
-            f"customers analysed: {self.n}"
+            f"customers analysed: {self.n:,}"
             + (f"; excluded: {self.excluded}" if any(self.excluded.values()) else ""),
             "",
-            self.headline().to_string(),
+            self.headline().to_string(
+                formatters={
+                    "customers": "{:,}".format,
+                    "revenue before": "{:,.2f}".format,
+                    "revenue lost": "{:,.2f}".format,
+                }
+            ),
             "",
             "Neglected vs served core (holdout churn):",
             f"  risk difference {c['risk_difference']:+.3f} "
             f"[{c['risk_difference_ci'][0]:+.3f}, {c['risk_difference_ci'][1]:+.3f}]",
             f"  risk ratio {c['risk_ratio']:.3f} "
             f"[{c['risk_ratio_ci'][0]:.3f}, {c['risk_ratio_ci'][1]:.3f}]",
-            f"  two-proportion z = {c['z']:.3f}, p = {c['p_value']:.3g}",
+            f"  two-proportion z = {c['z']:.3f}, {_p_text(c['p_value'])}",
             f"  logistic regression (churn ~ neglected + log1p(revenue_before), n = "
-            f"{c['logit_n']}): odds ratio {c['odds_ratio']:.3f} "
+            f"{c['logit_n']:,}): odds ratio {c['odds_ratio']:.3f} "
             f"[{c['odds_ratio_ci'][0]:.3f}, {c['odds_ratio_ci'][1]:.3f}], "
-            f"p = {c['odds_ratio_p_value']:.3g}",
-            f"revenue lost = calibration revenue of churned customers (not annualized); "
-            f"neglected-core list: {len(self.neglected)} customers"
-            + (" (pseudonymized)" if self.pseudonymized else " (raw ids)"),
+            f"{_p_text(c['odds_ratio_p_value'])}",
+            "revenue lost = calibration revenue of churned customers (not annualized)",
+            f"{NEGLECTED_LINE_START}{len(self.neglected):,} customers (listed in .neglected, "
+            + ("pseudonymized ids)" if self.pseudonymized else "raw ids)"),
         ]
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)

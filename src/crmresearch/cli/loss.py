@@ -157,6 +157,21 @@ def compute(log, *, calibration_end, holdout_end, calibration_start=None, holdou
                     "index_indicators": list(X.columns), "config": X.attrs.get("config")}  # fmt: skip
 
 
+def summary_text(result, list_file: str | None) -> str:
+    """The result's summary, its neglected-core line saying where (or whether) the list goes."""
+    from crmresearch.loss import NEGLECTED_LINE_START
+
+    n = len(result.neglected)
+    where = f"list written to {list_file}" if list_file else "write the list with --list FILE"
+    lines = [
+        f"{NEGLECTED_LINE_START}{n:,} customers ({where})"
+        if line.startswith(NEGLECTED_LINE_START)
+        else line
+        for line in result.summary().splitlines()
+    ]
+    return "\n".join(lines)
+
+
 def check_windows(args: argparse.Namespace) -> None:
     """Window order, checked before any data is read: calibration, then holdout."""
     check_order(("--calibration-start", args.calibration_start),
@@ -191,7 +206,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"calibration {w['calibration']['start']} .. {w['calibration']['end']}; holdout "
           f"{w['holdout']['start']} .. {w['holdout']['end']}")  # fmt: skip
     print(f"volume tiers: {meta['volume_rule']}")
-    print(result.summary())
+    print(summary_text(result, args.list))
     write_json(args.out, {**meta, **result.to_dict(include_list=False), "log": args.log})
     print(f"wrote {args.out}")
     if args.list:

@@ -185,13 +185,17 @@ def run(args: argparse.Namespace) -> int:
     write_frame(args.out, out.reset_index())
     print(f"scheme: {tiers.attrs['rule']}")
     counts = T.tier_counts(tiers)
+    if counts["<NA>"] == 0:
+        counts = counts.drop("<NA>")  # no empty "<NA> 0 0.0" row when every customer has a tier
     table = pd.DataFrame({"customers": counts, "share %": (counts / len(tiers) * 100).round(1)})
     if "monetary" in features.columns:
         rev = features["monetary"].groupby(tiers, observed=False).sum()
         rev = rev.reindex(tiers.cat.categories)
+        if "<NA>" in counts.index:
+            rev.loc["<NA>"] = features["monetary"][tiers.isna()].sum()
         total = features["monetary"].sum()
         table["revenue share %"] = (rev / total * 100).round(1) if total else float("nan")
-    print(table.to_string())
+    print(table.to_string(formatters={"customers": "{:,}".format}))
     if tiers.attrs["n_missing"]:
         print(f"{tiers.attrs['n_missing']:,} customers have no tier (missing value); kept in the "
               "output with an empty tier")  # fmt: skip

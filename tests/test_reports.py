@@ -281,3 +281,13 @@ def test_manifest_parameter_words():
     assert _param_text("pseudonymize_ids", True, {}) == "yes"
     used = {"calibration_end": "1997-09-30"}
     assert _param_text("calibration_end", "", used) == "1997-09-30 (default)"
+
+
+def test_profile_labels_carry_units():
+    from crmresearch.features import INDICATORS
+    from crmresearch.present import label_with_unit
+
+    assert label_with_unit("recency_days") == f"{INDICATORS['recency_days'].label_en} (days)"
+    assert label_with_unit("frequency") == "Frequency (orders)"  # unit not repeated
+    assert label_with_unit("monetary") == "Monetary (net revenue, $)"
+    assert label_with_unit("spend_trend") == INDICATORS["spend_trend"].label_en  # a ratio

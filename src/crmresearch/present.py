@@ -419,6 +419,27 @@ def label(name: str, language: str = "en") -> str:
     return ind.label_zh if language == "zh" and ind.label_zh else ind.label_en
 
 
+_UNIT_WORDS = {"currency": "$", "currency/order": "$ per order", "units/month": "units per month"}
+
+
+def label_with_unit(name: str, language: str = "en") -> str:
+    """Indicator label with its unit from ``features.INDICATORS``: "Recency (days)".
+
+    Ratios carry no unit; a unit the label already names ("Frequency (orders)") is not repeated.
+    """
+    from crmresearch.features import INDICATORS
+
+    text = label(name, language)
+    ind = INDICATORS.get(name)
+    unit = getattr(ind, "unit", "") if ind is not None else ""
+    if not unit or unit == "ratio" or unit.lower() in text.lower():
+        return text
+    unit = _UNIT_WORDS.get(unit, unit)
+    if text.endswith(")"):  # "Monetary (net revenue)" → "Monetary (net revenue, $)"
+        return f"{text[:-1]}, {unit})"
+    return f"{text} ({unit})"
+
+
 def setup(language: str = "en") -> None:
     """Figure defaults for reports: a CJK-capable font first when the language is Chinese."""
     import matplotlib as mpl
@@ -721,7 +742,7 @@ def segment_value(study: Study) -> SegmentValue:
 
     profiles = compare.tier_profiles(X, vol)
     means = profiles.means.copy()
-    means.columns = [label(c, lang) for c in means.columns]
+    means.columns = [label_with_unit(c, lang) for c in means.columns]
     means = means.T
     means.index.name = "indicator"
     kr = profiles.kruskal.copy()

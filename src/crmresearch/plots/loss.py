@@ -36,7 +36,7 @@ def churn_by_group(result, ax=None):
         fmt="none", ecolor="black", capsize=5, lw=1,
     )  # fmt: skip
     for xi, r, n in zip(x, rate, g["customers"], strict=True):
-        ax.annotate(f"{r:.1f}%\nn={int(n)}", (xi, 0), xytext=(0, 4), textcoords="offset points",
+        ax.annotate(f"{r:.1f}%\nn = {int(n):,}", (xi, 0), xytext=(0, 4), textcoords="offset points",
                     ha="center", va="bottom", fontsize=8, color="white")  # fmt: skip
     ax.set_xticks(x, [_LABELS.get(i, i) for i in g.index])
     ax.set_ylabel("holdout churn rate (%, 95% CI)")

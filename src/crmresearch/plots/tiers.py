@@ -56,7 +56,7 @@ def scheme_crosstab(comparison, shares: str = "row", ax=None):
     else:
         fig = ax.figure
     annot = pd.DataFrame(
-        [[f"{int(c)}\n{s * 100:.0f}%" if np.isfinite(s) else f"{int(c)}"
+        [[f"{int(c):,}\n{s * 100:.0f}%" if np.isfinite(s) else f"{int(c):,}"
           for c, s in zip(crow, srow, strict=True)]
          for crow, srow in zip(comparison.counts.to_numpy(), table.to_numpy(), strict=True)]
     )  # fmt: skip
@@ -114,7 +114,7 @@ def migration_heatmap(migration, ax=None):
     else:
         fig = ax.figure
     annot = pd.DataFrame(
-        [[f"{int(c)}\n{s * 100:.0f}%" if np.isfinite(s) else f"{int(c)}"
+        [[f"{int(c):,}\n{s * 100:.0f}%" if np.isfinite(s) else f"{int(c):,}"
           for c, s in zip(crow, srow, strict=True)]
          for crow, srow in zip(counts.to_numpy(), table.to_numpy(), strict=True)]
     )  # fmt: skip
@@ -152,7 +152,7 @@ def gain_curves(validity, ax=None):
             )  # fmt: skip
     ax.set_xlabel("customers in the tiers so far, best tier first (cumulative %)")
     ax.set_ylabel(f"next-period {validity.outcome} captured (cumulative %)")
-    ax.set_title(f"Gain curves by scheme (n = {validity.n})")
+    ax.set_title(f"Gain curves by scheme (n = {validity.n:,})")
     ax.set_xlim(0, 100)
     ax.legend(loc="lower right")
     return fig

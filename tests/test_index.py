@@ -524,3 +524,14 @@ def test_warns_when_extraction_does_not_converge(monkeypatch):
         idx = ClassificationIndex(2, method="minres", varimax="max").fit(X)
     assert not idx.converged_
     assert "did not converge" in idx.summary()
+
+
+def test_summary_numbers_group_thousands_and_p_reads_apa():
+    X, _ = planted()
+    idx = quiet(ClassificationIndex(2, varimax="max"), X)
+    text = idx.summary()
+    chi2 = bartlett_sphericity(X.corr(), len(X))["chi2"]
+    assert chi2 > 1000  # so the separator shows
+    assert "customers: 2,000" in text
+    assert f"chi2 = {chi2:,.1f}, df = 15, p < 0.001" in text
+    assert "p = <" not in text

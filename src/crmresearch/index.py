@@ -862,7 +862,7 @@ class ClassificationIndex:
             )
         if n_obs < 5 * p:
             self._warn(
-                f"n = {n_obs} < 5 × {p} indicators: the solution may be unstable (rule of thumb "
+                f"n = {n_obs:,} < 5 × {p} indicators: the solution may be unstable (rule of thumb "
                 "is at least 5 customers per indicator)"
             )
 
@@ -1172,8 +1172,8 @@ class ClassificationIndex:
         lines = [
             "Customer classification index",
             "=" * 30,
-            f"Indicators: {len(self.columns_)}   customers: {self.n_obs_}"
-            + (f"   excluded (missing): {self.n_excluded_}" if self.n_excluded_ else ""),
+            f"Indicators: {len(self.columns_)}   customers: {self.n_obs_:,}"
+            + (f"   excluded (missing): {self.n_excluded_:,}" if self.n_excluded_ else ""),
             f"Method: {self.method}   rotation: {rot}   scores: {self.score_method}   "
             f"weights: {self.weights}",
         ]
@@ -1186,8 +1186,8 @@ class ClassificationIndex:
             "",
             "Sampling adequacy",
             f"  KMO = {self.kmo_:.3f} ({_kmo_label(self.kmo_)})",
-            f"  Bartlett's test of sphericity: chi2 = {b['chi2']:.1f}, df = {b['df']}, "
-            f"p = {_fmt_p(b['p_value'])}",
+            f"  Bartlett's test of sphericity: chi2 = {b['chi2']:,.1f}, df = {b['df']}, "
+            f"{_fmt_p(b['p_value'])}",
             f"  Determinant of R = {self.determinant_:.3g}",
             textwrap.fill(
                 "MSA per indicator: " + ", ".join(f"{c} {v:.2f}" for c, v in self.msa_.items()),
@@ -1499,9 +1499,10 @@ def _kmo_label(v: float) -> str:
 
 
 def _fmt_p(p: float) -> str:
+    """``p < 0.001`` or ``p = 0.123`` (APA style; never ``p = < 0.001``)."""
     if not math.isfinite(p):
-        return "n/a"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+        return "p = n/a"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
 def _retention_text(idx: ClassificationIndex) -> str:

@@ -192,10 +192,14 @@ MEASURES = {
 }
 
 
-def run_child(kind: str, path: Path) -> dict:
-    """Run one measurement in a fresh process; peak RSS from that child's rusage."""
+def run_child(kind: str, path: Path, python: str | None = None) -> dict:
+    """Run one measurement in a fresh process; peak RSS from that child's rusage.
+
+    ``python``: the interpreter for the child (default: this one), e.g. a separate virtualenv
+    that has pymc-marketing, so that it need not be installed next to crmresearch.
+    """
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--measure", kind, str(path)],
+        [python or sys.executable, __file__, "--measure", kind, str(path)],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -255,6 +259,12 @@ def main(argv: list[str] | None = None) -> int:
         "--only", default=",".join(MEASURES), help="measurements to run, comma-separated"
     )
     parser.add_argument("--repeat", type=int, default=1, help="runs per measurement (best kept)")
+    parser.add_argument(
+        "--rfm-python",
+        metavar="PYTHON",
+        help="interpreter with pymc-marketing (and pandas, pyarrow) for the rfm_summary "
+        "baseline, e.g. /tmp/pymc/bin/python; default: this interpreter",
+    )
     parser.add_argument("--measure", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure:
@@ -282,7 +292,8 @@ def main(argv: list[str] | None = None) -> int:
             best = None
             for _ in range(args.repeat):
                 load = os.getloadavg()[0]
-                result = run_child(kind, path)
+                python = args.rfm_python if kind == "rfm_summary" else None
+                result = run_child(kind, path, python)
                 result["load"] = load
                 if "seconds" in result and (best is None or result["seconds"] < best["seconds"]):
                     best = result

@@ -271,6 +271,22 @@ _COUNT_INDICATORS = {
 # --------------------------------------------------------------------------------------------
 # Input: TransactionLog, DataFrame or path -> a DuckDB relation name
 # --------------------------------------------------------------------------------------------
+def _duckdb_memory_limit() -> str:
+    """DuckDB's working-memory cap: ``CRMRESEARCH_DUCKDB_MEMORY`` or min(3 GB, RAM / 4).
+
+    Beyond it the group-by spills to a temporary directory instead of growing; the cap leaves
+    room for the result frame in Python (for 10 M customers about as large again).
+    """
+    configured = os.environ.get("CRMRESEARCH_DUCKDB_MEMORY")
+    if configured:
+        return configured
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return "3GB"
+    return f"{max(256, min(3000, ram // 4 // 10**6))}MB"
+
+
 class _Source:
     """Opens one DuckDB connection and exposes the log as the view ``src``."""
 
@@ -278,7 +294,13 @@ class _Source:
         import duckdb
 
         self._tmpdir = tempfile.mkdtemp(prefix="crmresearch-duckdb-")
-        self.con = duckdb.connect(config={"temp_directory": self._tmpdir})
+        self.con = duckdb.connect(
+            config={
+                "temp_directory": self._tmpdir,
+                "threads": os.cpu_count() or 1,
+                "memory_limit": _duckdb_memory_limit(),
+            }
+        )
         # Insertion order is irrelevant for group-bys; dropping it lets DuckDB stream and spill.
         self.con.execute("SET preserve_insertion_order = false")
         self.label = "DataFrame"
@@ -485,10 +507,22 @@ def customer_features(
         if window_start is None:  # nothing on or before end
             window_start = end_ts
         bitmask_types = _distinct_bitmask_types(src, chosen, end_ts)
+        n_days = int((end_ts - window_start).days) + 1
+        day_segments = _day_mask_segments(chosen, n_days)
         sql = _features_sql(
-            chosen, present, window_start, end_ts, start_ts is not None, bitmask_types
+            chosen,
+            present,
+            window_start,
+            end_ts,
+            start_ts is not None,
+            bitmask_types,
+            day_segments,
         )
         result = src.con.execute(sql).df()
+    if day_segments:
+        _day_mask_indicators(
+            result, day_segments, window_start, end_ts, set(chosen), start_ts is not None
+        )
 
     result["customer_id"] = result["customer_id"].astype("str")
     result = result.set_index("customer_id")
@@ -522,8 +556,12 @@ def customer_features(
     return result
 
 
-def _distinct_bitmask_types(src: _Source, names: list[str], end: pd.Timestamp) -> dict[str, str]:
-    """ENUM types for category/channel when they have at most 64 values (else count DISTINCT).
+def _distinct_bitmask_types(
+    src: _Source, names: list[str], end: pd.Timestamp
+) -> dict[str, tuple[str, int]]:
+    """ENUM types (name, number of values) for category/channel with at most 64 values.
+
+    Columns with more values are counted with ``count(DISTINCT ...)`` instead.
 
     ``count(DISTINCT x)`` over a million groups costs about three plain group-bys in DuckDB;
     OR-ing one bit per value (``bit_or(1 << enum_code)``) and counting bits is one.
@@ -539,8 +577,22 @@ def _distinct_bitmask_types(src: _Source, names: list[str], end: pd.Timestamp) -
         )
         n_values = src.con.execute(f"SELECT len(enum_range(NULL::{type_name}))").fetchone()[0]
         if n_values <= 64:
-            types[column] = type_name
+            types[column] = (type_name, int(n_values))
     return types
+
+
+# Windows up to this many days use per-customer day bitmasks (one 128-bit bit_or per 128-day
+# segment); longer ones gather each customer's sorted distinct dates as a list (exact, slower).
+DAY_MASK_MAX_SEGMENTS = 8
+_SEGMENT_BITS = 128
+
+
+def _day_mask_segments(names: Sequence[str], n_days: int) -> int:
+    """Number of 128-day bitmask segments for the window, 0 = use the list fallback."""
+    if not set(names) & {"purchase_days", "regularity_cv", "active_months"}:
+        return 0
+    n_seg = -(-n_days // _SEGMENT_BITS)
+    return n_seg if n_seg <= DAY_MASK_MAX_SEGMENTS else 0
 
 
 def _features_sql(
@@ -549,20 +601,27 @@ def _features_sql(
     s: pd.Timestamp,
     e: pd.Timestamp,
     start_given: bool,
-    bitmask_types: dict[str, str] | None = None,
+    bitmask_types: dict[str, tuple[str, int]] | None = None,
+    day_segments: int = 0,
 ) -> str:
     """Build the one aggregation query for ``names`` (all SQL of the module is built here).
 
-    Plan: one customer group-by over the rows up to ``end`` computes every aggregate; the
-    purchase-day indicators come from the sorted list of the customer's distinct window dates
-    collected in that same group-by (a window ``lag`` over the rows costs several group-bys).
-    Cost: the date list (``purchase_days``, ``regularity_cv``) is the most expensive part, about
-    as much again as all other aggregates together; leave those two out when speed matters.
+    Plan: one customer group-by over the rows up to ``end`` computes every aggregate. Its cost
+    is dominated by updating each aggregate's state at a random place in the hash table, so
+    aggregates are few and, where possible, filtered to the rows that matter.
+
+    With ``day_segments`` > 0 the customer's distinct window dates come back as bitmasks (bit
+    p of ``_dm{k}_lo``/``_dm{k}_hi`` = day offset 128 k + p from the window start, resp. + 64),
+    one filtered ``bit_or`` per 128-day segment; recency, first date (without ``start``),
+    purchase days, active months and the gap CV are then computed from the bits in numpy
+    (:func:`_day_mask_indicators`). Otherwise (long windows) the sorted list of the customer's
+    distinct window dates is gathered in the same group-by (exact, about twice as slow).
     """
     bitmask_types = bitmask_types or {}
     E, S = _sql_date(e), _sql_date(s)
     n_days = int((e - s).days) + 1
     need = set(names)
+    masks = day_segments > 0
 
     def w(cond: str | None = None) -> str:
         parts = [p for p in (f"d >= {S}" if start_given else None, cond) if p]
@@ -573,15 +632,28 @@ def _features_sql(
     if "monthly_volume" in need:
         used.add("quantity")  # its numerator when the log has quantities
     cols += [c for c in ("quantity", "profit") if c in used & present]
+    # category and channel: one bit per distinct value, both in one UBIGINT when they fit
+    bit_cols = [c for c in ("category", "channel") if c in used & present and c in bitmask_types]
+    bit_shift = {}
+    if sum(bitmask_types[c][1] for c in bit_cols) <= 64:
+        shift = 0
+        for c in bit_cols:
+            bit_shift[c] = shift
+            shift += bitmask_types[c][1]
+    else:
+        bit_shift = {c: 0 for c in bit_cols}
+    shared_bits = len(bit_cols) == 2 and bit_shift["channel"] > 0
+    bit_exprs = {}
+    for c in bit_cols:
+        code = f"enum_code(CAST({c} AS VARCHAR)::{bitmask_types[c][0]})"
+        bit_exprs[c] = f"coalesce(1::UBIGINT << ({code} + {bit_shift[c]}), 0)"
+    if shared_bits:
+        cols.append(f"{bit_exprs['category']} | {bit_exprs['channel']} AS value_bit")
+    else:
+        cols += [f"{expr} AS {c}_bit" for c, expr in bit_exprs.items()]
     for c in ("category", "channel"):
-        if c in used & present:
-            if c in bitmask_types:
-                # one bit per distinct value: 8 bytes through the sort instead of a string
-                cols.append(
-                    f"1::UBIGINT << enum_code(CAST({c} AS VARCHAR)::{bitmask_types[c]}) AS {c}"
-                )
-            else:
-                cols.append(c)
+        if c in used & present and c not in bitmask_types:
+            cols.append(c)
     credit = bool(need & {"late_payment_rate", "days_overdue"})
     derived = []  # computed once per row from the casts of the inner projection
     if credit:
@@ -593,15 +665,19 @@ def _features_sql(
             f"WHEN paid <= {E} THEN greatest(paid - due, 0) "
             f"WHEN due < {E} THEN {E} - due END AS overdue"
         )
+    if masks:
+        # day offset from the window start split into (128-day segment, bit within it); rows
+        # before `start` get a negative segment and so match no segment filter
+        derived.append(f"CAST(d - {S} AS INTEGER) >> 7 AS seg")
+        derived.append(f"1::UHUGEINT << CAST(CAST(d - {S} AS INTEGER) & 127 AS UHUGEINT) AS bit")
 
     # Every aggregate costs about as much as the hashing itself, so derive what can be derived
     # (first-half revenue = revenue - second half; gross sales = revenue + returns).
-    aggs = {
-        "n_rows": f"count(*){w()}",
-        "last_d": f"max(d){w()}",
-        "first_ever": "min(d)",
-        "revenue": f"sum(amount){w()}",
-    }
+    aggs = {"n_rows": f"count(*){w()}", "revenue": f"sum(amount){w()}"}
+    if not masks and "recency_days" in need:
+        aggs["last_d"] = f"max(d){w()}"
+    if (start_given or not masks) and need & {"tenure_days", "monthly_volume"}:
+        aggs["first_ever"] = "min(d)"
     out = {
         "recency_days": f"{E} - last_d",
         "frequency": "n_rows",
@@ -609,13 +685,21 @@ def _features_sql(
         "monetary": "revenue",
         "avg_order_value": "revenue / n_rows",
     }
+    if masks:
+        # recency and (without `start`) tenure come from the day bits
+        out.pop("recency_days")
+        if not start_given:
+            out.pop("tenure_days")
     if "quantity" in need or ("monthly_volume" in need and "quantity" in present):
         aggs["qty"] = f"sum(quantity){w()}"
         out["quantity"] = "qty"
     if "monthly_volume" in need:
         volume = "qty" if "quantity" in present else "n_rows"
-        exposure = f"({E} - greatest(first_ever, {S}) + 1) / {DAYS_PER_MONTH!r}"
-        out["monthly_volume"] = f"{volume} / greatest({exposure}, 1.0)"
+        if masks and not start_given:
+            out["_monthly_volume_numerator"] = volume  # divided once the first date is known
+        else:
+            exposure = f"({E} - greatest(first_ever, {S}) + 1) / {DAYS_PER_MONTH!r}"
+            out["monthly_volume"] = f"{volume} / greatest({exposure}, 1.0)"
     if "spend_trend" in need:
         # d is in the second half when 2 * (d - s) >= n_days, i.e. d >= s + ceil(n_days / 2)
         second_half = _sql_date(s + pd.Timedelta(days=-(-n_days // 2)))
@@ -629,26 +713,41 @@ def _features_sql(
         out["profit"] = "profit_sum"
         out["margin_rate"] = "CASE WHEN revenue > 0 THEN profit_sum / revenue END"
     if "return_rate" in need:
-        aggs["returned"] = f"coalesce(-sum(least(amount, 0)){w()}, 0)"
+        # only the few negative rows update this aggregate
+        aggs["returned"] = f"coalesce(-sum(amount){w('amount < 0')}, 0)"
         out["return_rate"] = (
             "CASE WHEN revenue + returned > 0 THEN returned / (revenue + returned) END"
         )
         out["_returned_total"] = "returned"
+    if shared_bits:
+        aggs["value_bits"] = f"coalesce(bit_or(value_bit){w()}, 0)"
     for column, indicator in (("category", "category_breadth"), ("channel", "channel_count")):
         if indicator in need:
             if column in bitmask_types:
-                aggs[indicator] = f"coalesce(bit_count(bit_or({column}){w()}), 0)"
+                if shared_bits:
+                    n_values, shift = bitmask_types[column][1], bit_shift[column]
+                    low = (1 << n_values) - 1
+                    out[indicator] = f"bit_count((value_bits >> {shift}) & {low}::UBIGINT)"
+                    continue
+                aggs[indicator] = f"coalesce(bit_count(bit_or({column}_bit){w()}), 0)"
             else:
                 aggs[indicator] = f"count(DISTINCT {column}){w()}"
             out[indicator] = indicator
     if credit:
-        aggs["n_invoices"] = f"count(overdue){w()}"
-        aggs["n_late"] = f"count(nullif(overdue, 0)){w()}"
-        aggs["overdue_sum"] = f"sum(overdue){w()}"
-        out["late_payment_rate"] = "CASE WHEN n_invoices > 0 THEN n_late / n_invoices END"
-        out["days_overdue"] = "CASE WHEN n_invoices > 0 THEN overdue_sum / n_invoices END"
+        # avg skips the NULLs (no invoice / status unknown): share late and mean days overdue
+        # over the invoices of known status, exact for integers
+        aggs["late_share"] = f"avg(CAST(overdue > 0 AS INTEGER)){w()}"
+        aggs["overdue_mean"] = f"avg(overdue){w()}"
+        out["late_payment_rate"] = "late_share"
+        out["days_overdue"] = "overdue_mean"
     day_level = bool(need & {"purchase_days", "regularity_cv"})
-    if "active_months" in need:
+    if masks:
+        full = (1 << 64) - 1
+        for k in range(day_segments):
+            aggs[f"dm{k}"] = f"bit_or(bit) FILTER (WHERE seg = {k})"
+            out[f"_dm{k}_lo"] = f"CAST(coalesce(dm{k}, 0) & {full}::UHUGEINT AS UBIGINT)"
+            out[f"_dm{k}_hi"] = f"CAST(coalesce(dm{k}, 0) >> 64 AS UBIGINT)"
+    elif "active_months" in need:
         first_month = s.year * 12 + s.month
         n_months = e.year * 12 + e.month - first_month + 1
         # Calendar arithmetic per row (year(), month()) is slow; look the month up by day offset
@@ -663,7 +762,7 @@ def _features_sql(
             index = ", ".join(str(int(m)) for m in month_index)
             aggs["n_months"] = f"count(DISTINCT ([{index}]::INTEGER[])[{offset}]){w()}"
         out["active_months"] = "n_months"
-    if day_level:
+    if day_level and not masks:
         # The customer's distinct window dates (days since the window start) as a sorted list,
         # gathered in the same group-by: no DISTINCT pass, no window sort, no join. The gap
         # moments come from inner products of the list shifted by one (exact in float64 for
@@ -689,7 +788,7 @@ WITH base AS (
     sep = ",\n       "
     shifted = (
         ", list_slice(days, 2, len(days)) AS nxt, list_slice(days, 1, len(days) - 1) AS prv"
-        if day_level
+        if day_level and not masks
         else ""
     )
     sql += f""",
@@ -705,6 +804,102 @@ SELECT customer_id{sep}{sep.join(select)}
 FROM cust2
 ORDER BY customer_id"""
     return sql
+
+
+# Per byte value: number of set bits, and the positions of the set bits (padded with 0).
+_BYTE_POPCOUNT = np.array([bin(v).count("1") for v in range(256)], dtype=np.int64)
+_BYTE_BITS = np.array(
+    [[p for p in range(8) if v >> p & 1] + [0] * (8 - bin(v).count("1")) for v in range(256)],
+    dtype=np.int64,
+)
+
+
+def _day_mask_indicators(
+    result: pd.DataFrame,
+    n_segments: int,
+    s: pd.Timestamp,
+    e: pd.Timestamp,
+    need: set[str],
+    start_given: bool,
+    chunk: int = 500_000,
+) -> None:
+    """Day-level indicators from the ``_dm*`` bitmask columns of ``result`` (in place).
+
+    The set bits of a customer's masks are the day offsets (from the window start ``s``) on
+    which they bought, in increasing order. From them: purchase_days = number of bits;
+    recency = e - s - last offset; first date = s + first offset (the customer's first
+    transaction when there is no ``start``); active_months = number of distinct calendar
+    months among the offsets; regularity_cv = sd(gaps, ddof=1) / mean(gaps) from integer sums
+    of the gaps and squared gaps (exact). Customers are processed in chunks to bound memory.
+    """
+    n = len(result)
+    n_days = int((e - s).days) + 1
+    first_month = s.year * 12 + s.month
+    days = pd.date_range(s, periods=n_segments * _SEGMENT_BITS, freq="D")
+    month_of_offset = (days.year * 12 + days.month - first_month).to_numpy().astype(np.int64)
+    names = [f"_dm{k}_{half}" for k in range(n_segments) for half in ("lo", "hi")]
+    words = np.empty((n, 2 * n_segments), dtype=np.uint64)
+    for j, name in enumerate(names):
+        words[:, j] = result.pop(name).to_numpy(dtype=np.uint64)
+    n_dates = np.zeros(n, dtype=np.int64)
+    first = np.zeros(n, dtype=np.int64)
+    last = np.zeros(n, dtype=np.int64)
+    n_months = np.zeros(n, dtype=np.int64)
+    n_gaps = np.zeros(n, dtype=np.int64)
+    gap_sum = np.zeros(n, dtype=np.int64)
+    gap_sq_sum = np.zeros(n, dtype=np.int64)
+    for lo in range(0, n, chunk):
+        hi = min(n, lo + chunk)
+        # little-endian words: byte b of a row holds day offsets 8 b .. 8 b + 7
+        by = np.ascontiguousarray(words[lo:hi]).view(np.uint8)
+        row, col = np.nonzero(by)
+        value = by[row, col]
+        count = _BYTE_POPCOUNT[value]
+        which = np.repeat(np.arange(len(value)), count)
+        rank = np.arange(len(which)) - np.repeat(np.cumsum(count) - count, count)
+        offset = col[which] * 8 + _BYTE_BITS[value[which], rank]
+        row = row[which]  # sorted by row, then offset
+        m = hi - lo
+        n_dates[lo:hi] = np.bincount(row, minlength=m)
+        starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
+        ends = np.r_[starts[1:], len(row)] - 1
+        first[lo + row[starts]] = offset[starts]
+        last[lo + row[ends]] = offset[ends]
+        month = month_of_offset[offset]
+        new_month = np.r_[True, (row[1:] != row[:-1]) | (month[1:] != month[:-1])]
+        n_months[lo:hi] = np.bincount(row[new_month], minlength=m)
+        same = row[1:] == row[:-1]
+        gap = (offset[1:] - offset[:-1])[same]
+        gap_row = row[1:][same]
+        n_gaps[lo:hi] = np.bincount(gap_row, minlength=m)
+        gap_sum[lo:hi] = np.bincount(gap_row, weights=gap, minlength=m).astype(np.int64)
+        gap_sq_sum[lo:hi] = np.bincount(gap_row, weights=gap * gap, minlength=m).astype(np.int64)
+    if (n_dates == 0).any() or (last >= n_days).any():
+        raise RuntimeError("day bitmasks inconsistent with the window; please report this")
+    span = (e - s).days
+    if "recency_days" in need:
+        result["recency_days"] = span - last
+    if not start_given:
+        first_ever = first
+        if "tenure_days" in need:
+            result["tenure_days"] = span - first
+        if "_monthly_volume_numerator" in result:
+            exposure = (span - first_ever + 1) / DAYS_PER_MONTH
+            result["monthly_volume"] = result.pop("_monthly_volume_numerator") / np.maximum(
+                exposure, 1.0
+            )
+    if "purchase_days" in need:
+        result["purchase_days"] = n_dates
+    if "active_months" in need:
+        result["active_months"] = n_months
+    if "regularity_cv" in need:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            # sd^2 = (k sum g^2 - (sum g)^2) / (k (k - 1)) with k gaps, integers exact
+            k = n_gaps.astype(np.float64)
+            numerator = (n_gaps * gap_sq_sum - gap_sum * gap_sum).astype(np.float64)
+            sd = np.sqrt(np.maximum(numerator, 0) / (k * (k - 1)))
+            cv = sd / (gap_sum / k)
+        result["regularity_cv"] = np.where(n_gaps >= 2, cv, np.nan)
 
 
 # --------------------------------------------------------------------------------------------

@@ -132,7 +132,7 @@ def migration_heatmap(migration, ax=None):
 def gain_curves(validity, ax=None):
     """Gain curves of :func:`~crmresearch.compare.predictive_validity`: tiers added best first."""
     if ax is None:
-        fig, ax = new_figure(width=6.0, height=4.8)
+        fig, ax = new_figure(width=6.0, height=4.0)
     else:
         fig = ax.figure
     ax.plot([0, 100], [0, 100], color="grey", lw=0.8, ls="--", label="random")

@@ -518,11 +518,19 @@ def customer_features(
             bitmask_types,
             day_segments,
         )
-        result = src.con.execute(sql).df()
+        # Arrow, then pandas without the bitmask columns: fewer copies than .df() of them all
+        src.con.complete()  # the earlier execute() results, so that sql() may run
+        table = src.con.sql(sql).to_arrow_table()
+    masks = []
     if day_segments:
-        _day_mask_indicators(
-            result, day_segments, window_start, end_ts, set(chosen), start_ts is not None
-        )
+        mask_names = [f"_dm{k}_{half}" for k in range(day_segments) for half in ("lo", "hi")]
+        masks = [table.column(name) for name in mask_names]
+        table = table.drop_columns(mask_names)
+    result = table.to_pandas()
+    del table
+    if day_segments:
+        _day_mask_indicators(result, masks, window_start, end_ts, set(chosen), start_ts is not None)
+        del masks
 
     result["customer_id"] = result["customer_id"].astype("str")
     result = result.set_index("customer_id")
@@ -816,14 +824,17 @@ _BYTE_BITS = np.array(
 
 def _day_mask_indicators(
     result: pd.DataFrame,
-    n_segments: int,
+    masks: list,
     s: pd.Timestamp,
     e: pd.Timestamp,
     need: set[str],
     start_given: bool,
     chunk: int = 500_000,
 ) -> None:
-    """Day-level indicators from the ``_dm*`` bitmask columns of ``result`` (in place).
+    """Day-level indicators from the bitmask columns ``masks`` into ``result`` (in place).
+
+    ``masks``: Arrow UBIGINT columns ``_dm0_lo, _dm0_hi, _dm1_lo, ...`` aligned with the rows
+    of ``result`` (bit p of ``_dm{k}_lo`` = day offset 128 k + p, of ``_dm{k}_hi`` = + 64).
 
     The set bits of a customer's masks are the day offsets (from the window start ``s``) on
     which they bought, in increasing order. From them: purchase_days = number of bits;
@@ -835,12 +846,9 @@ def _day_mask_indicators(
     n = len(result)
     n_days = int((e - s).days) + 1
     first_month = s.year * 12 + s.month
-    days = pd.date_range(s, periods=n_segments * _SEGMENT_BITS, freq="D")
+    days = pd.date_range(s, periods=len(masks) * 64, freq="D")
     month_of_offset = (days.year * 12 + days.month - first_month).to_numpy().astype(np.int64)
-    names = [f"_dm{k}_{half}" for k in range(n_segments) for half in ("lo", "hi")]
-    words = np.empty((n, 2 * n_segments), dtype=np.uint64)
-    for j, name in enumerate(names):
-        words[:, j] = result.pop(name).to_numpy(dtype=np.uint64)
+    words = np.empty((min(n, chunk), len(masks)), dtype=np.uint64)
     n_dates = np.zeros(n, dtype=np.int64)
     first = np.zeros(n, dtype=np.int64)
     last = np.zeros(n, dtype=np.int64)
@@ -850,8 +858,10 @@ def _day_mask_indicators(
     gap_sq_sum = np.zeros(n, dtype=np.int64)
     for lo in range(0, n, chunk):
         hi = min(n, lo + chunk)
+        for j, column in enumerate(masks):
+            words[: hi - lo, j] = column.slice(lo, hi - lo).to_numpy()
         # little-endian words: byte b of a row holds day offsets 8 b .. 8 b + 7
-        by = np.ascontiguousarray(words[lo:hi]).view(np.uint8)
+        by = words[: hi - lo].view(np.uint8)
         row, col = np.nonzero(by)
         value = by[row, col]
         count = _BYTE_POPCOUNT[value]

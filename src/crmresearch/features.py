@@ -461,8 +461,11 @@ def customer_features(
     up to E; active_months = #distinct (year, month); regularity_cv = sd/mean of gaps between
     distinct dates; spend_trend = (R2 - R1) / (|R1| + |R2|).
 
-    The aggregation is one DuckDB group-by over the rows up to ``end``; the gap statistics use
-    the sorted list of each customer's distinct dates gathered in that group-by.
+    The aggregation is one DuckDB group-by over the rows up to ``end``. For windows up to
+    1024 days it also gathers each customer's purchase dates as bitmasks (one 128-bit
+    ``bit_or`` per 128 days); purchase days, active months, recency and the gap statistics are
+    then computed from the bits in numpy. Longer windows use the sorted list of each
+    customer's distinct dates instead (same values, slower).
 
     Examples
     --------

@@ -11,7 +11,14 @@ from pathlib import Path
 import pandas as pd
 
 from crmresearch._io import write_frame, write_text
-from crmresearch.cli._args import HelpFormatter, check_order, date_type, one_line_errors
+from crmresearch.cli._args import (
+    HelpFormatter,
+    add_log_options,
+    check_order,
+    date_type,
+    load_log,
+    one_line_errors,
+)
 from crmresearch.features import (
     INDICATORS,
     available_configs,
@@ -66,56 +73,20 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--summary", default=None, metavar="FILE.md", help="also write a Markdown summary table"
     )
-    parser.add_argument(
-        "--columns",
-        metavar="MAP",
-        default=None,
-        help="map the file's column names onto canonical ones, e.g. cust=customer_id,dt=date",
-    )
-    parser.add_argument("--date-format", metavar="FMT", default=None, help="strptime format")
-    parser.add_argument("--sep", metavar="S", default=None, help="field delimiter")
-    parser.add_argument("--encoding", metavar="E", default=None, help="text encoding")
+    add_log_options(parser)
     parser.add_argument(
         "--direct",
         action="store_true",
         help="scan a Parquet/CSV file with canonical columns directly in DuckDB (out of core, "
         "for logs larger than memory; rows are not validated one by one)",
     )
-    parser.add_argument(
-        "--customers", type=int, default=5000, help="customers for PATH 'synthetic'"
-    )
-    parser.add_argument("--seed", type=int, default=0, help="seed for PATH 'synthetic'")
     parser.set_defaults(func=run)
 
 
 def _load(args: argparse.Namespace):
-    key = args.path.lower()
-    if key == "cdnow":
-        from crmresearch.datasets import load_cdnow
-
-        return load_cdnow()
-    if key == "synthetic":
-        from crmresearch.datasets import make_crm_data
-
-        return make_crm_data(n_customers=args.customers, seed=args.seed).transactions
-    if args.direct:
-        return Path(args.path)
-    from crmresearch.data import parse_column_mapping, read_transactions
-
-    sep = "\t" if args.sep in ("\\t", "tab") else args.sep
-    log = read_transactions(
-        args.path,
-        columns=parse_column_mapping(args.columns),
-        date_format=args.date_format,
-        encoding=args.encoding,
-        sep=sep,
-    )
-    if log.n_rejected:
-        print(
-            f"{log.n_rejected:,} of {log.n_read:,} rows rejected by validation "
-            "(see `crmresearch validate --rejected FILE`)"
-        )
-    return log
+    if args.direct and args.path.lower() not in ("cdnow", "synthetic"):
+        return Path(args.path)  # DuckDB scans the file itself
+    return load_log(args.path, args, command="features")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -13,9 +13,11 @@ import pandas as pd
 from crmresearch._io import write_frame, write_json
 from crmresearch.cli._args import (
     HelpFormatter,
+    add_log_options,
     check_order,
     date_type,
     index_file,
+    load_log,
     one_line_errors,
 )
 
@@ -70,33 +72,8 @@ def register(subparsers) -> None:
         "--salt", default=None, metavar="TEXT",
         help="secret salt for pseudonyms; none = $CRMRESEARCH_SALT, else random per run",
     )  # fmt: skip
-    parser.add_argument("--customers", type=int, default=5000, help="customers for 'synthetic'")
-    parser.add_argument("--seed", type=int, default=0, help="seed for 'synthetic'")
-    parser.add_argument("--columns", default=None, metavar="MAP",
-                        help="map file column names, e.g. cust=customer_id,dt=date")  # fmt: skip
-    parser.add_argument("--date-format", default=None, metavar="FMT", help="strptime format")
+    add_log_options(parser)
     parser.set_defaults(func=run)
-
-
-def load_log(source: str, *, customers: int = 5000, seed: int = 0, columns=None,
-             date_format=None):  # fmt: skip
-    """'cdnow', 'synthetic' or a validated transaction file."""
-    key = source.lower()
-    if key == "cdnow":
-        from crmresearch.datasets import load_cdnow
-
-        return load_cdnow()
-    if key == "synthetic":
-        from crmresearch.datasets import make_crm_data
-
-        return make_crm_data(n_customers=customers, seed=seed).transactions
-    from crmresearch.data import parse_column_mapping, read_transactions
-
-    log = read_transactions(source, columns=parse_column_mapping(columns), date_format=date_format)
-    if log.n_rejected:
-        print(f"{log.n_rejected:,} of {log.n_read:,} rows rejected by validation "
-              "(see `crmresearch validate`)")  # fmt: skip
-    return log
 
 
 def index_input(features: pd.DataFrame, index, config) -> pd.DataFrame:
@@ -193,8 +170,7 @@ def run(args: argparse.Namespace) -> int:
     tops = tuple(s.strip() for s in args.top_tiers.split(",") if s.strip())
     t0 = time.perf_counter()
     print(f"reading {args.log} ...", file=sys.stderr)
-    log = load_log(args.log, customers=args.customers, seed=args.seed, columns=args.columns,
-                   date_format=args.date_format)  # fmt: skip
+    log = load_log(args.log, args, command="loss")
     result, meta = compute(
         log, calibration_end=args.calibration_end, holdout_end=args.holdout_end,
         calibration_start=args.calibration_start, holdout_start=args.holdout_start,

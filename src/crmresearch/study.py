@@ -32,12 +32,17 @@ __all__ = [
     "ConfiguredIndex",
     "load_source",
     "file_sha256",
+    "check_rejected",
     "fit_index",
     "iso_date",
+    "MAX_REJECTED_SHARE",
     "parse_n_factors",
     "volume_scheme",
     "CDNOW_WINDOWS",
 ]
+
+#: Share of rejected rows above which a study refuses to run (issue: mostly rejected input).
+MAX_REJECTED_SHARE = 0.01
 
 #: Default windows of the bundled CDNOW log (calibration ≤ 1997-09-30, holdout to 1998-06-30).
 CDNOW_WINDOWS = ("1997-09-30", "1998-06-30")
@@ -86,11 +91,15 @@ def load_source(
     date_format: str | None = None,
     n_customers: int = 5000,
     seed: int = 0,
+    max_rejected_share: float | None = MAX_REJECTED_SHARE,
     **read_options: Any,
 ) -> Source:
     """Load ``data``: ``"cdnow"`` (bundled real log), ``"synthetic"``, a file path, or a
     ``TransactionLog`` already read. ``read_options`` (``sep``, ``encoding``, ``sheet`` …) go to
-    :func:`crmresearch.data.read_transactions`."""
+    :func:`crmresearch.data.read_transactions`.
+
+    A log of which more than ``max_rejected_share`` of the rows were rejected by validation is
+    refused (:func:`check_rejected`); ``None`` switches the check off."""
     from crmresearch import data as crm_data
     from crmresearch import datasets
 
@@ -114,6 +123,8 @@ def load_source(
             **options,
         )  # fmt: skip
         src = Source(Path(str(data)).name, log, path=str(data))
+    if max_rejected_share is not None:
+        check_rejected(src.log, max_rejected_share, name=src.name)
     if src.path and Path(src.path).is_file():
         src.sha256 = file_sha256(src.path)
     frame = src.log.frame
@@ -124,11 +135,37 @@ def load_source(
         "rows_read": int(src.log.n_read),
         "rows_accepted": int(src.log.n_accepted),
         "rows_rejected": int(src.log.n_rejected),
+        "encoding": getattr(src.log, "encoding", None),
         "customers": int(frame["customer_id"].nunique()),
         "first_date": str(frame["date"].min().date()),
         "last_date": str(frame["date"].max().date()),
     }
     return src
+
+
+def check_rejected(log: Any, max_share: float = MAX_REJECTED_SHARE, *, name: str = "") -> None:
+    """Refuse a log of which more than ``max_share`` of the rows read were rejected.
+
+    Headline numbers computed from the few rows that survived validation (e.g. only the orders
+    under 1,000 when amounts carry thousands separators) would look valid and be wrong. Raises
+    :class:`~crmresearch.errors.DataError` with the counts and the three commonest reasons.
+    """
+    from crmresearch.errors import DataError
+
+    if not 0 <= max_share <= 1:
+        raise ValueError(f"max_rejected_share = {max_share!r}: give a share between 0 and 1")
+    n_read, n_rejected = int(log.n_read), int(log.n_rejected)
+    if not n_read or n_rejected / n_read <= max_share:
+        return
+    reasons = log.rejected["reason"].value_counts().head(3)
+    top = "; ".join(f"{reason} ({count:,})" for reason, count in reasons.items())
+    raise DataError(
+        f"{name or log.source}: {n_rejected:,} of {n_read:,} rows ({n_rejected / n_read:.1%}) "
+        f"were rejected, more than max_rejected_share = {max_share:g}. Top reasons: {top}. "
+        "Fix: see the rows with `crmresearch validate FILE --rejected rejected.csv` and correct "
+        "the file or the reading options (--columns, --date-format, --sep, --encoding), or "
+        "accept the loss with a higher max_rejected_share"
+    )
 
 
 # ---------------------------------------------------------------------------- parameters
@@ -188,6 +225,8 @@ class StudyParams:
     varimax: str = "r"
     # Indicators to compute (None = every indicator the log allows).
     indicators: tuple | None = None
+    # Aggregation engine of the features and outcomes: "duckdb" (embedded) or "spark".
+    engine: str = "duckdb"
 
     @classmethod
     def from_mapping(cls, params: Mapping[str, Any]) -> StudyParams:
@@ -331,11 +370,17 @@ class Study:
         index=None,
         features: pd.DataFrame | None = None,
         require_holdout: bool = True,
+        customers: Any = None,
+        spark: Any = None,
     ):
         self.source = source
         self.params = params or StudyParams()
         self._given_index = index
+        self._customers = customers
+        self.spark = spark
         self.index_warnings: list[str] = []
+        if self.params.engine not in ("duckdb", "spark"):
+            raise ValueError(f"engine = {self.params.engine!r}: use 'duckdb' or 'spark'")
         if features is not None:
             self.__dict__["features"] = features  # the cached_property's slot
         p = self.params
@@ -400,15 +445,26 @@ class Study:
         read_options: Mapping[str, Any] | None = None,
         index=None,
         require_holdout: bool = True,
+        max_rejected_share: float | None = MAX_REJECTED_SHARE,
+        customers: Any = None,
+        spark: Any = None,
         **params: Any,
     ) -> Study:
-        """Load ``data`` and set up the study; ``params`` are :class:`StudyParams` fields."""
+        """Load ``data`` and set up the study; ``params`` are :class:`StudyParams` fields.
+
+        ``customers``: a customer attribute file (or ``CustomerTable``) read with
+        :func:`crmresearch.data.read_customers`; ``spark``: a SparkSession for ``engine="spark"``.
+        """
         study_params = StudyParams.from_mapping(params)
         source = load_source(
             data, columns=columns, date_format=date_format, n_customers=n_customers,
-            seed=study_params.seed, **dict(read_options or {}),
+            seed=study_params.seed, max_rejected_share=max_rejected_share,
+            **dict(read_options or {}),
         )  # fmt: skip
-        return cls(source, study_params, index=index, require_holdout=require_holdout)
+        return cls(
+            source, study_params, index=index, require_holdout=require_holdout,
+            customers=customers, spark=spark,
+        )  # fmt: skip
 
     @classmethod
     def from_features(
@@ -422,7 +478,10 @@ class Study:
     def with_params(self, **changes: Any) -> Study:
         """A new study on the same source with some parameters changed (nothing recomputed
         that the change does not touch is shared: the new study starts empty)."""
-        return Study(self.source, replace(self.params, **changes), index=self._given_index)
+        return Study(
+            self.source, replace(self.params, **changes), index=self._given_index,
+            customers=self._customers, spark=self.spark,
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ shared facts
 
@@ -463,8 +522,40 @@ class Study:
 
         indicators = list(self.params.indicators) if self.params.indicators else None
         return customer_features(
-            self.log, start=self.calibration_start, end=self.calibration_end, indicators=indicators
-        )
+            self.log, start=self.calibration_start, end=self.calibration_end,
+            indicators=indicators, **self._engine_options(),
+        )  # fmt: skip
+
+    def _engine_options(self) -> dict[str, Any]:
+        # The default engine is not named, so that engines without the option keep working.
+        if self.params.engine == "duckdb":
+            return {}
+        return {"engine": self.params.engine, "spark": self.spark}
+
+    @cached_property
+    def customers(self):
+        """The customer attribute table (:class:`~crmresearch.data.CustomerTable`) or None."""
+        given = self._customers
+        if given is None or hasattr(given, "field_types"):
+            return given
+        from crmresearch.data import read_customers
+
+        return read_customers(given)
+
+    @cached_property
+    def static_attributes(self) -> pd.DataFrame:
+        """The customers' static attributes (region, industry, store type …), one row per
+        calibration customer (empty where a customer has no row in the attribute file)."""
+        table = self.customers
+        if table is None:
+            return pd.DataFrame(index=self.features.index)
+        static = [c for c, kind in table.field_types.items() if kind == "static"]
+        frame = table.frame
+        if "customer_id" in frame.columns:
+            frame = frame.set_index("customer_id")
+        frame.index = frame.index.astype("str")
+        static = [c for c in static if c in frame.columns and c != "customer_id"]
+        return frame[static].reindex(self.features.index)
 
     @cached_property
     def configured_index(self) -> ConfiguredIndex:
@@ -541,8 +632,9 @@ class Study:
         if not self.holdout_end:
             raise ValueError("give holdout_end (YYYY-MM-DD) for the holdout outcomes")
         return holdout_outcomes(
-            self.log, start=self.holdout_start, end=self.holdout_end, customers=self.features.index
-        )
+            self.log, start=self.holdout_start, end=self.holdout_end,
+            customers=self.features.index, **self._engine_options(),
+        )  # fmt: skip
 
     def windows(self) -> dict[str, dict[str, str]]:
         """The two windows as plain data (for JSON outputs and manifests)."""

@@ -108,6 +108,10 @@ def _is_engine_error(exc: BaseException) -> bool:
 def _os_error_text(exc: OSError) -> str:
     import errno
 
+    from crmresearch.cli._args import OutputError
+
+    if isinstance(exc, OutputError):
+        return f"cannot write {exc.filename}: {exc.strerror}"
     if exc.filename is None or exc.strerror is None:
         return _one_line(exc)
     # Atomic writers write `.NAME.<random>.tmp` next to NAME: name the file the user asked for.

@@ -280,7 +280,11 @@ def check_output(path: str | Path) -> None:
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise OSError(exc.errno, exc.strerror or str(exc), str(target)) from None
+        raise OutputError(exc.errno, exc.strerror or str(exc), str(target)) from None
+
+
+class OutputError(OSError):
+    """An output file could not be written; ``filename`` is the file the user asked for."""
 
 
 @contextlib.contextmanager
@@ -291,7 +295,7 @@ def writing(path: str | Path):
         yield
     except OSError as exc:
         reason = exc.strerror or " ".join(str(exc).split())
-        raise OSError(exc.errno, reason, str(path)) from exc
+        raise OutputError(exc.errno, reason, str(path)) from exc
 
 
 MONEY_WORDS = ("revenue", "monetary", "amount", "profit", "order_value", "spend")
@@ -425,14 +429,14 @@ def engine_session(args: argparse.Namespace):
         if getattr(args, "spark_master", None) or getattr(args, "table", None):
             raise ValueError("--spark-master and --table need --engine spark")
         return None
-    from crmresearch.features import customer_features
-
-    if "engine" not in inspect.signature(customer_features).parameters:
-        raise DataError("--engine spark: this version of crmresearch.features has no Spark engine")
     try:
         from pyspark.sql import SparkSession
     except ImportError:
         raise DataError(f"--engine spark needs PySpark: {SPARK_INSTALL}") from None
+    from crmresearch.features import customer_features
+
+    if "engine" not in inspect.signature(customer_features).parameters:
+        raise DataError("--engine spark: this version of crmresearch.features has no Spark engine")
     master = args.spark_master or "local[2]"
     print(f"starting Spark ({master}) ...", file=sys.stderr)
     return (

@@ -154,6 +154,8 @@ def run(args: argparse.Namespace) -> int:
     )
     source = _source(args)
     study = Study(source, params, require_holdout=False, customers=args.customers, spark=spark)
+    if args.customers:
+        study.customers  # noqa: B018 - read (and validated) before the long part
     print(f"aggregating in {'Spark' if args.engine == 'spark' else 'DuckDB'} ...", file=sys.stderr)
     try:
         features = study.features

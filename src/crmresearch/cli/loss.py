@@ -213,11 +213,14 @@ def run(args: argparse.Namespace) -> int:
     tops = (
         tuple(s.strip() for s in args.top_tiers.split(",") if s.strip()) if args.top_tiers else None
     )
+    spark = engine_session(args)
     t0 = time.perf_counter()
     print(f"reading {args.log} ...", file=sys.stderr)
     index = ClassificationIndex.load(args.index) if args.index else None
     source = load_data(args.log, args, command="loss")
-    study = Study(source, params, index=index, customers=args.customers, spark=engine_session(args))
+    study = Study(source, params, index=index, customers=args.customers, spark=spark)
+    if args.customers:
+        study.customers  # noqa: B018 - read (and validated) before the long part
     result, meta = compute(study, core_share=args.core_share, top_tiers=tops)
     print(study.describe_windows().replace(" to ", " .. "))
     print(f"volume tiers: {meta['volume_rule']}")

@@ -9,7 +9,8 @@ missing values, correlations), ``adequacy`` (KMO, Bartlett), ``retention`` (para
 ``extraction`` (pc / minres / ml), ``rotation`` (varimax, promax, oblimin, congruence),
 ``_factor_analyzer`` (every use of, and work-around for, factor_analyzer 0.5.1), ``naming``,
 ``tables`` (variance and loadings tables, ``summary()``), ``persistence`` (save / load) and
-``bootstrap`` (stability).
+``bootstrap`` (stability of factors, weights and tiers) and ``robustness`` (refit without
+indicators of low sampling adequacy).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from crmresearch.index.adequacy import bartlett_sphericity, kmo
 from crmresearch.index.bootstrap import BootstrapResult
 from crmresearch.index.estimator import ClassificationIndex
 from crmresearch.index.retention import ParallelAnalysis, parallel_analysis
+from crmresearch.index.robustness import LowMsaRefit, refit_without_low_msa
 from crmresearch.index.rotation import tucker_congruence
 
 __all__ = [
@@ -30,4 +32,6 @@ __all__ = [
     "parallel_analysis",
     "tucker_congruence",
     "IndexWarning",
+    "LowMsaRefit",
+    "refit_without_low_msa",
 ]

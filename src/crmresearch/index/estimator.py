@@ -33,12 +33,17 @@ from crmresearch.index.persistence import from_dict, load, save, to_dict
 from crmresearch.index.preparation import (
     Prep,
     check_collinear,
+    imputed_shares,
     missing_policy,
     moments,
     prepare,
     to_matrix,
 )
-from crmresearch.index.retention import n_by_rule, parallel_analysis
+from crmresearch.index.retention import (
+    DEFAULT_PARALLEL_ITER,
+    n_by_rule,
+    parallel_analysis,
+)
 from crmresearch.index.rotation import rotate, rotation_stopped_early
 from crmresearch.index.tables import loadings_table, summary_text, variance_table
 
@@ -84,7 +89,9 @@ class ClassificationIndex(BaseEstimator):
 
     Attributes
     ----------
-    kmo_, msa_, low_msa_ (indicators with MSA < 0.5), bartlett_, determinant_, eigenvalues_,
+    imputed_share_ (share of rows imputed per indicator before fitting, from
+    ``X.attrs["filled"]`` as ``crmresearch.features.apply_config`` records it; NaN after
+    ``fit_correlation``), kmo_, msa_, low_msa_ (indicators with MSA < 0.5), bartlett_, determinant_, eigenvalues_,
     n_factors_, rotation_, loadings_ (pattern), structure_, phi_, communalities_, uniquenesses_,
     variance_, score_coefficients_, composite_weights_, factor_names_, correlation_, n_obs_,
     warnings_, parallel_ (if used), mean_, scale_ (ddof = 1), n_excluded_.
@@ -109,7 +116,7 @@ class ClassificationIndex(BaseEstimator):
         directions: dict | None = None,
         log_transform: list[str] | tuple[str, ...] | None = None,
         missing: str | None = None,
-        parallel_iter: int = 20,
+        parallel_iter: int = DEFAULT_PARALLEL_ITER,
         seed: int | None = 0,
         varimax: str = "r",
     ):
@@ -185,6 +192,7 @@ class ClassificationIndex(BaseEstimator):
                 f"need at least 3 indicators for a factor analysis, got {len(columns)}: {columns}"
             )
         self._set_prep(prepare(columns, self.directions, self.log_transform))
+        self.imputed_share_ = imputed_shares(X, columns)
         arr, complete, self.n_excluded_, note = missing_policy(
             X, to_matrix(X, self._prep()), columns, self.missing
         )
@@ -221,6 +229,7 @@ class ClassificationIndex(BaseEstimator):
         prep.directions = {c: 1 for c in columns}  # a matrix is analysed as given
         prep.log_columns = []
         self._set_prep(prep)
+        self.imputed_share_ = pd.Series(np.nan, index=columns, name="imputed_share")
         self.n_excluded_ = 0
         self.mean_ = None
         self.scale_ = None
@@ -499,10 +508,19 @@ class ClassificationIndex(BaseEstimator):
         """Read an index written by :meth:`save`."""
         return load(cls, path)
 
-    def bootstrap(self, X: pd.DataFrame, n_boot: int = 200, seed: int | None = 0, ci: float = 0.95):
-        """Resample customers, refit with the same settings (see :func:`bootstrap.bootstrap`)."""
+    def bootstrap(
+        self,
+        X: pd.DataFrame,
+        n_boot: int = 200,
+        seed: int | None = 0,
+        ci: float = 0.95,
+        *,
+        top_share: float = 0.2,
+    ):
+        """Stability under resampling of customers: loadings, number of factors, composite
+        weights, top-tier membership (``crmresearch.index.bootstrap.bootstrap``)."""
         self._check_fitted()
-        return run_bootstrap(self, X, n_boot=n_boot, seed=seed, ci=ci)
+        return run_bootstrap(self, X, n_boot=n_boot, seed=seed, ci=ci, top_share=top_share)
 
     # -- figures (computed here, drawn by crmresearch.plots.index from plain data) ---------------
     def plot_scree(self, *, n_iter: int | None = None, seed: int | None = None):

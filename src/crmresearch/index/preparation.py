@@ -13,7 +13,7 @@ from crmresearch.errors import DataError
 from crmresearch.features import INDICATORS
 from crmresearch.index._common import signed_log
 
-__all__ = ["Prep", "prepare", "to_matrix", "missing_policy", "moments"]
+__all__ = ["Prep", "prepare", "to_matrix", "imputed_shares", "missing_policy", "moments"]
 
 
 @dataclass
@@ -73,6 +73,24 @@ def to_matrix(X: pd.DataFrame, prep: Prep) -> np.ndarray:
         else:
             arr[:, j] = col
     return arr
+
+
+def imputed_shares(X: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """Share of the rows of ``X`` whose value of each indicator was imputed before fitting.
+
+    Read from ``X.attrs["filled"]`` (``{indicator: rows filled}``), which
+    ``crmresearch.features.apply_config`` records when it replaces undefined values by the index
+    system's ``fill`` values; 0 for an indicator not listed. A count larger than the rows of
+    ``X`` means the record belongs to a larger table (rows were dropped after filling): that
+    share is unknown and given as NaN rather than guessed.
+    """
+    filled = X.attrs.get("filled") or {}
+    n = len(X)
+    shares = {}
+    for c in columns:
+        count = int(filled.get(c, 0))
+        shares[c] = np.nan if count > n else (count / n if n else 0.0)
+    return pd.Series(shares, name="imputed_share", dtype=float)
 
 
 def missing_policy(

@@ -11,7 +11,7 @@ import textwrap
 import numpy as np
 import pandas as pd
 
-from crmresearch._format import fmt_int, fmt_num, kmo_label, p_text
+from crmresearch._format import fmt_int, fmt_num, fmt_pct, kmo_label, p_text
 from crmresearch.index._common import OBLIQUE
 from crmresearch.index.retention import retention_text
 
@@ -102,7 +102,7 @@ def _header(idx) -> list[str]:
         lines.append(textwrap.fill(f"Log-transformed: {', '.join(idx.log_columns_)}", 96))
     imputed = getattr(idx, "imputed_share_", None)
     if imputed is not None and (imputed > 0).any():
-        shares = ", ".join(f"{c} {v:.1%}" for c, v in imputed[imputed > 0].items())
+        shares = ", ".join(f"{c} {fmt_pct(v)}" for c, v in imputed[imputed > 0].items())
         lines.append(textwrap.fill(f"Imputed before fitting (share of customers): {shares}", 96))
     return lines
 

@@ -32,6 +32,8 @@ __all__ = [
     "ConfiguredIndex",
     "load_source",
     "file_sha256",
+    "fit_index",
+    "iso_date",
     "parse_n_factors",
     "volume_scheme",
     "CDNOW_WINDOWS",
@@ -180,6 +182,12 @@ class StudyParams:
     tier_shares: tuple = (0.05, 0.15, 0.80)
     seed: int = 0
     language: str = "en"
+    # Index options the reports leave at their defaults and the CLI exposes (`crmresearch index`).
+    weights: str = "rotated"
+    missing: str | None = None
+    varimax: str = "r"
+    # Indicators to compute (None = every indicator the log allows).
+    indicators: tuple | None = None
 
     @classmethod
     def from_mapping(cls, params: Mapping[str, Any]) -> StudyParams:
@@ -188,7 +196,27 @@ class StudyParams:
         given = {k: v for k, v in params.items() if k in names and v is not None}
         if "tier_shares" in given:
             given["tier_shares"] = tuple(float(s) for s in given["tier_shares"])
+        if given.get("indicators") is not None:
+            given["indicators"] = tuple(given["indicators"])
         return cls(**given)
+
+
+def fit_index(matrix: pd.DataFrame, params: StudyParams | None = None):
+    """Fit the classification index on ``matrix`` (the index system's output) with the study's
+    index parameters: the one place a CLI command or a report constructs and fits an index."""
+    from crmresearch.index import ClassificationIndex
+
+    p = params or StudyParams()
+    return ClassificationIndex(
+        n_factors=parse_n_factors(p.n_factors),
+        method=p.method,
+        rotation=None if p.rotation in ("none", "", None) else p.rotation,
+        score_method=p.score_method,
+        weights=p.weights,
+        missing=p.missing,
+        seed=p.seed,
+        varimax=p.varimax,
+    ).fit(matrix)
 
 
 # ---------------------------------------------------------------------------- configured index
@@ -219,7 +247,12 @@ class ConfiguredIndex:
         if getattr(self.index, "log_columns_", None):
             X = features[[c for c in self.index.columns_ if c in features.columns]]
             X = X.astype("float64")
-            return X.fillna({c: v for c, v in cfg.fill.items() if c in X.columns})
+            saved = (getattr(self.index, "meta_", None) or {}).get("fill")
+            fill = {c: v for c, v in (saved or cfg.fill).items() if c in X.columns}
+            filled = {c: int(X[c].isna().sum()) for c in fill if X[c].isna().any()}
+            X = X.fillna(fill)
+            X.attrs = {"config": getattr(cfg, "name", None), "filled": filled, "skipped": {}}
+            return X
         return apply_config(features, cfg)
 
     def composite(self, features: pd.DataFrame) -> pd.Series:
@@ -239,72 +272,122 @@ def _window_defaults(source: Source) -> tuple[str, str]:
     return ("", "")
 
 
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_DATE = re.compile(r"^(\d{4})-?(\d{2})-?(\d{2})$")
 
 
-def _iso(value: Any, name: str) -> str:
-    """An ISO date (YYYY-MM-DD) parameter; ambiguous forms (05.01.2024, 1/5/24) are refused."""
+def iso_date(value: Any, name: str) -> str:
+    """An ISO 8601 calendar date parameter (YYYY-MM-DD, or the basic form YYYYMMDD) as
+    ``"YYYY-MM-DD"``. Ambiguous forms (05.01.2024, 1/5/24) are refused: they are read as
+    January 5 in one country and May 1 in another. ``name`` (e.g. ``--end``) is in the message."""
     from crmresearch.errors import DataError
 
     text = f"{value:%Y-%m-%d}" if isinstance(value, (pd.Timestamp, dt.date)) else str(value).strip()
-    try:
-        if not _ISO_DATE.match(text):
-            raise ValueError(text)
-        day = dt.date.fromisoformat(text)
-    except ValueError:
-        raise DataError(f"{name} = {text!r}: give the date as YYYY-MM-DD, e.g. 2024-06-30") from None
+    match = _ISO_DATE.match(text)
+    if match and (text.count("-") in (0, 2)):
+        try:
+            day = dt.date(*(int(g) for g in match.groups()))
+        except ValueError:
+            match = None
+    if not match or text.count("-") not in (0, 2):
+        raise DataError(
+            f"{name} = {text!r}: give the date as YYYY-MM-DD, e.g. 2024-06-30 (forms like "
+            "05.01.2024 or 1/5/24 are ambiguous and refused)"
+        ) from None
     return f"{day:%Y-%m-%d}"
+
+
+_iso = iso_date  # the name used before iso_date was public
 
 
 class Study:
     """Features → configured index → composite → volume and index tiers → holdout outcomes.
 
-    Build it with :meth:`from_params` (parameters as in the reports and the CLI) or directly from a
-    :class:`Source`. Every step is computed once, when first used (``cached_property``), so a CLI
-    command that needs only the features never fits an index.
+    Build it with :meth:`from_params` (parameters as in the reports and the CLI), with
+    :meth:`from_features` (a features table already computed, e.g. by ``crmresearch features``)
+    or directly from a :class:`Source`. Every step is computed once, when first used
+    (``cached_property``), so a CLI command that needs only the features never fits an index.
 
     Parameters
     ----------
     source : Source
-        The data (see :func:`load_source`).
+        The data (see :func:`load_source`); ``source.log`` is None for a study built from a
+        features table (no holdout outcomes then).
     params : StudyParams
         Windows, index system and tiering; defaults shared by the CLI and the reports.
     index : fitted ClassificationIndex, optional
         Use this index (e.g. loaded from ``index.json``) instead of fitting one.
+    features : DataFrame, optional
+        The calibration-window indicators, when already computed (see :meth:`from_features`).
+    require_holdout : bool
+        Refuse a study without a holdout window (default). ``crmresearch features`` needs only
+        the calibration window and passes False; :attr:`outcomes` then raises.
     """
 
-    def __init__(self, source: Source, params: StudyParams | None = None, *, index=None):
+    def __init__(
+        self,
+        source: Source,
+        params: StudyParams | None = None,
+        *,
+        index=None,
+        features: pd.DataFrame | None = None,
+        require_holdout: bool = True,
+    ):
         self.source = source
         self.params = params or StudyParams()
         self._given_index = index
-        default_cal, default_hold = _window_defaults(source)
+        self.index_warnings: list[str] = []
+        if features is not None:
+            self.__dict__["features"] = features  # the cached_property's slot
         p = self.params
+        default_cal, default_hold = _window_defaults(source)
+        if features is not None:
+            default_cal = default_cal or str(features.attrs.get("window", {}).get("end", ""))[:10]
         cal = p.calibration_end or default_cal
         hold = p.holdout_end or default_hold
-        if not cal or not hold:
+        from_log = source.log is not None
+        if from_log and not cal or (from_log and require_holdout and not hold):
             raise ValueError(
                 "give calibration_end and holdout_end (YYYY-MM-DD) for your own data, e.g. "
                 "-p calibration_end=2024-06-30 -p holdout_end=2024-12-31"
             )
         self.calibration_start: str | None = (
-            _iso(p.calibration_start, "calibration_start") if p.calibration_start else None
+            iso_date(p.calibration_start, "calibration_start") if p.calibration_start else None
         )
-        self.calibration_end = _iso(cal, "calibration_end")
-        self.holdout_end = _iso(hold, "holdout_end")
-        day_after = pd.Timestamp(self.calibration_end) + pd.Timedelta(days=1)
-        self.holdout_start = (
-            _iso(p.holdout_start, "holdout_start") if p.holdout_start else f"{day_after:%Y-%m-%d}"
-        )
-        if pd.Timestamp(self.holdout_start) <= pd.Timestamp(self.calibration_end):
+        self.calibration_end: str | None = iso_date(cal, "calibration_end") if cal else None
+        if (
+            self.calibration_start
+            and self.calibration_end
+            and (self.calibration_start > self.calibration_end)
+        ):
             raise ValueError(
-                f"holdout start {self.holdout_start} must be after calibration_end "
-                f"{self.calibration_end}"
+                f"calibration_end {self.calibration_end} must be on or after calibration_start "
+                f"{self.calibration_start}"
             )
-        if pd.Timestamp(self.holdout_end) < pd.Timestamp(self.holdout_start):
+        self.holdout_end: str | None = iso_date(hold, "holdout_end") if hold else None
+        self.holdout_start: str | None = None
+        if self.calibration_end and (p.holdout_start or self.holdout_end):
+            day_after = pd.Timestamp(self.calibration_end) + pd.Timedelta(days=1)
+            self.holdout_start = (
+                iso_date(p.holdout_start, "holdout_start")
+                if p.holdout_start
+                else f"{day_after:%Y-%m-%d}"
+            )
+            if pd.Timestamp(self.holdout_start) <= pd.Timestamp(self.calibration_end):
+                raise ValueError(
+                    f"holdout start {self.holdout_start} must be after calibration_end "
+                    f"{self.calibration_end}"
+                )
+        if (
+            self.holdout_end
+            and self.holdout_start
+            and (pd.Timestamp(self.holdout_end) < pd.Timestamp(self.holdout_start))
+        ):
             raise ValueError(
                 f"holdout_end {self.holdout_end} must be after calibration_end {self.calibration_end}"
+                if not p.holdout_start
+                else f"holdout_end {self.holdout_end} must be on or after holdout_start "
+                f"{self.holdout_start}"
             )
-        self.index_warnings: list[str] = []
 
     @classmethod
     def from_params(
@@ -316,6 +399,7 @@ class Study:
         n_customers: int = 5000,
         read_options: Mapping[str, Any] | None = None,
         index=None,
+        require_holdout: bool = True,
         **params: Any,
     ) -> Study:
         """Load ``data`` and set up the study; ``params`` are :class:`StudyParams` fields."""
@@ -324,7 +408,16 @@ class Study:
             data, columns=columns, date_format=date_format, n_customers=n_customers,
             seed=study_params.seed, **dict(read_options or {}),
         )  # fmt: skip
-        return cls(source, study_params, index=index)
+        return cls(source, study_params, index=index, require_holdout=require_holdout)
+
+    @classmethod
+    def from_features(
+        cls, features: pd.DataFrame, *, index=None, name: str = "features table", **params: Any
+    ) -> Study:
+        """A study on a features table already computed (one row per customer): the index,
+        composite and tiers, but no holdout outcomes (there is no transaction log)."""
+        source = Source(name, None)
+        return cls(source, StudyParams.from_mapping(params), index=index, features=features)
 
     def with_params(self, **changes: Any) -> Study:
         """A new study on the same source with some parameters changed (nothing recomputed
@@ -356,10 +449,10 @@ class Study:
         return str(start)[:10] if start else ""
 
     def describe_windows(self) -> str:
-        return (
-            f"calibration {self.calibration_start_used} to {self.calibration_end}; "
-            f"holdout {self.holdout_start} to {self.holdout_end}"
-        )
+        text = f"calibration {self.calibration_start_used} to {self.calibration_end}"
+        if self.holdout_end:
+            text += f"; holdout {self.holdout_start} to {self.holdout_end}"
+        return text
 
     # ------------------------------------------------------------------ the steps
 
@@ -368,13 +461,14 @@ class Study:
         """Indicators of every customer active in the calibration window."""
         from crmresearch.features import customer_features
 
-        return customer_features(self.log, start=self.calibration_start, end=self.calibration_end)
+        indicators = list(self.params.indicators) if self.params.indicators else None
+        return customer_features(
+            self.log, start=self.calibration_start, end=self.calibration_end, indicators=indicators
+        )
 
     @cached_property
     def configured_index(self) -> ConfiguredIndex:
         """The fitted (or given) index with the index system it was fitted on."""
-        from crmresearch.index import ClassificationIndex
-
         p = self.params
         if self._given_index is not None:
             return ConfiguredIndex(self._given_index, p.index_config)
@@ -383,13 +477,7 @@ class Study:
         Z = apply_config(self.features, p.index_config)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            idx = ClassificationIndex(
-                n_factors=parse_n_factors(p.n_factors),
-                method=p.method,
-                rotation=None if p.rotation in ("none", "", None) else p.rotation,
-                score_method=p.score_method,
-                seed=p.seed,
-            ).fit(Z)
+            idx = fit_index(Z, p)
         texts = [str(w.message) for w in caught]
         self.index_warnings = list(dict.fromkeys([*texts, *getattr(idx, "warnings_", [])]))
         return ConfiguredIndex(idx, p.index_config)
@@ -408,6 +496,16 @@ class Study:
     def composite(self) -> pd.Series:
         """The composite classification index, 0–100 (higher = more valuable)."""
         return self.index.composite(self.index_input, scale="0-100")
+
+    def scores(self) -> pd.DataFrame:
+        """Factor scores, the composite and the composite on the 0–100 scale, per customer."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # undefined rows are counted by the caller
+            scores = self.index.transform(self.index_input)
+            scores["composite"] = self.index.composite(self.index_input)
+            scores["composite_0_100"] = self.composite
+        scores.index.name = "customer_id"
+        return scores
 
     @cached_property
     def volume_tiers(self) -> pd.Series:
@@ -435,13 +533,20 @@ class Study:
         """Holdout purchases, revenue and churn of the calibration customers."""
         from crmresearch.features import holdout_outcomes
 
+        if self.log is None:
+            raise ValueError(
+                f"{self.source.name}: a study built from a features table has no transaction "
+                "log, hence no holdout outcomes"
+            )
+        if not self.holdout_end:
+            raise ValueError("give holdout_end (YYYY-MM-DD) for the holdout outcomes")
         return holdout_outcomes(
             self.log, start=self.holdout_start, end=self.holdout_end, customers=self.features.index
         )
 
     def windows(self) -> dict[str, dict[str, str]]:
         """The two windows as plain data (for JSON outputs and manifests)."""
-        return {
-            "calibration": {"start": self.calibration_start_used, "end": self.calibration_end},
-            "holdout": {"start": self.holdout_start, "end": self.holdout_end},
-        }
+        out = {"calibration": {"start": self.calibration_start_used, "end": self.calibration_end}}
+        if self.holdout_end:
+            out["holdout"] = {"start": self.holdout_start, "end": self.holdout_end}
+        return out

@@ -202,7 +202,7 @@ def test_the_graph_sees_function_level_and_relative_imports():
         "def f():\n    from crmresearch.index import ClassificationIndex\n"
         "from . import tiers\nfrom .errors import DataError\n"
     )
-    names = {n for n, _ in _imported_names("crmresearch.compare", tree)}
+    names = {n for n, _ in _imported_names("crmresearch.study", tree)}
     assert "crmresearch.index" in names
     assert "crmresearch.tiers" in names and "crmresearch.errors" in names
     graph = {"a": {"b": 1}, "b": {"c": 2}, "c": {"a": 3}, "d": {"a": 4}}

@@ -202,9 +202,13 @@ def test_the_graph_sees_function_level_and_relative_imports():
         "def f():\n    from crmresearch.index import ClassificationIndex\n"
         "from . import tiers\nfrom .errors import DataError\n"
     )
-    names = {n for n, _ in _imported_names("crmresearch.study", tree)}
+    names = {n for n, _ in _imported_names("crmresearch._format", tree)}
     assert "crmresearch.index" in names
     assert "crmresearch.tiers" in names and "crmresearch.errors" in names
+    # inside a package's __init__, "." is the package itself
+    in_package = ast.parse("from . import params\nfrom .source import Source\n")
+    names = {n for n, _ in _imported_names("crmresearch.study", in_package)}
+    assert names == {"crmresearch.study.params", "crmresearch.study.source"}
     graph = {"a": {"b": 1}, "b": {"c": 2}, "c": {"a": 3}, "d": {"a": 4}}
     assert _cycles(graph) == [["a", "b", "c"]]
 

@@ -5,6 +5,7 @@ and runs stopped when more than max_rejected_share of the rows were rejected."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -177,8 +178,12 @@ def test_mostly_rejected_input_stops_the_run(command, partly_bad_log, tmp_path, 
         argv = ["loss", partly_bad_log, "--calibration-end", "2024-01-15",
                 "--holdout-end", "2024-01-31", "--out", tmp_path / "l.json"]  # fmt: skip
     err = error_of(argv, capsys)
-    assert "log.csv: 2 of 50 rows (4.0%) were rejected, more than max_rejected_share = 0.01" in err
-    assert "Top reasons:" in err and "(1)" in err
+    assert re.search(
+        r"log\.csv: 2 of 50 rows \(4\.0 ?%\) were rejected, more than "
+        r"max_rejected_share",
+        err,
+    ), err
+    assert "Top reasons:" in err and "missing customer_id" in err
     assert not list(tmp_path.glob("f.parquet")) and not list(tmp_path.glob("l.json"))
 
 

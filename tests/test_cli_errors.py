@@ -214,3 +214,15 @@ def test_direct_error_translation():
     err = _direct_error(exc, "big.parquet")
     assert isinstance(err, DataError)
     assert str(err).startswith("big.parquet: column 'amount' not found")
+
+
+def test_unreadable_direct_file_leaves_no_temp_folder(capsys, tmp_path, private_tempdir):
+    """DuckDB fails while the view is being created (inside the engine's constructor): the
+    engine's temporary folder is removed all the same."""
+    log = tmp_path / "log.parquet"
+    log.write_text("not a parquet file")
+    code = main(["features", str(log), "--direct", "--end", "2024-06-30",
+                 "--out", str(tmp_path / "f.parquet")])  # fmt: skip
+    err = one_error_line(capsys, code)
+    assert err.startswith(f"crmresearch features: error: {log}: cannot be read directly")
+    assert not list(private_tempdir.glob("crmresearch-duckdb-*"))

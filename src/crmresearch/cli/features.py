@@ -118,13 +118,14 @@ def _direct_error(exc: Exception, path: str) -> DataError:
     used = re.search(rf"LINE \d+:.*?\b\w+\(\s*({names})\s*\)", full) or re.search(
         rf"\b({names})\b", full.split("LINE", 1)[-1] if "LINE" in full else ""
     )
-    column = f"column {used.group(1)!r}" if used else "a column"
-    kind = (
-        "holds text where numbers or dates are expected" if "VARCHAR" in full else "cannot be used"
-    )
+    if used:
+        text = "text where numbers or dates are expected" if "VARCHAR" in full else "bad values"
+        what = f"column {used.group(1)!r} holds {text}"
+    else:
+        what = "cannot be read directly"
     return DataError(
-        f"{path}: {column} {kind} ({type(exc).__name__}: {first[:160]}). Fix: drop --direct to "
-        "read and validate the file row by row (bad rows are rejected with their reason)"
+        f"{path}: {what} ({type(exc).__name__}: {first[:160]}). Fix: drop --direct to read and "
+        "validate the file row by row (bad rows are rejected with their reason)"
     )
 
 

@@ -1,264 +1,21 @@
-"""The one analysis pipeline every CLI command and every report section shares.
-
-``Study`` holds the windows, the transaction log, the calibration-window indicators, the
-configured classification index and its composite, the volume and index tiers and the holdout
-outcomes — each computed once, on first use, from one set of parameters with one set of defaults.
-The CLI commands and the report notebooks build a ``Study`` and read from it; they never wire the
-steps themselves, so a figure printed by ``crmresearch loss`` and the same figure in the
-core-customer-loss report cannot differ.
-
-Data flow: ``data → features → index → tiers`` happen here; the analyses downstream
-(``compare``, ``loss``, ``strategy``) take the study's plain results as input.
-"""
+"""``Study``: features → configured index → composite → tiers → holdout outcomes, each computed
+once, on first use; ``ConfiguredIndex``: a fitted index applied the way it was fitted."""
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import re
 import warnings
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Mapping
+from dataclasses import replace
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-__all__ = [
-    "Source",
-    "StudyParams",
-    "Study",
-    "ConfiguredIndex",
-    "load_source",
-    "file_sha256",
-    "check_rejected",
-    "fit_index",
-    "iso_date",
-    "MAX_REJECTED_SHARE",
-    "parse_n_factors",
-    "volume_scheme",
-    "CDNOW_WINDOWS",
-]
-
-#: Share of rejected rows above which a study refuses to run (issue: mostly rejected input).
-MAX_REJECTED_SHARE = 0.01
+from crmresearch.study.params import StudyParams, fit_index, iso_date, volume_scheme
+from crmresearch.study.source import MAX_REJECTED_SHARE, Source, load_source
 
 #: Default windows of the bundled CDNOW log (calibration ≤ 1997-09-30, holdout to 1998-06-30).
 CDNOW_WINDOWS = ("1997-09-30", "1998-06-30")
-
-
-# ---------------------------------------------------------------------------- data source
-
-
-@dataclass
-class Source:
-    """The transaction data a study runs on, with the facts a manifest needs.
-
-    ``path`` is kept for reading only; manager-facing output names the file by ``name`` (its
-    basename) and ``sha256``, never by a path of the machine.
-    """
-
-    name: str
-    log: Any
-    synthetic: Any = None
-    path: str | None = None
-    sha256: str | None = None
-    facts: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def is_synthetic(self) -> bool:
-        return self.synthetic is not None
-
-    @property
-    def is_cdnow(self) -> bool:
-        return self.name.startswith("CDNOW")
-
-
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 of a file's bytes (hex)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def load_source(
-    data: Any,
-    *,
-    columns: Mapping[str, str] | None = None,
-    date_format: str | None = None,
-    n_customers: int = 5000,
-    seed: int = 0,
-    max_rejected_share: float | None = MAX_REJECTED_SHARE,
-    **read_options: Any,
-) -> Source:
-    """Load ``data``: ``"cdnow"`` (bundled real log), ``"synthetic"``, a file path, or a
-    ``TransactionLog`` already read. ``read_options`` (``sep``, ``encoding``, ``sheet`` …) go to
-    :func:`crmresearch.data.read_transactions`.
-
-    A log of which more than ``max_rejected_share`` of the rows were rejected by validation is
-    refused (:func:`check_rejected`); ``None`` switches the check off."""
-    from crmresearch import data as crm_data
-    from crmresearch import datasets
-
-    if isinstance(data, crm_data.TransactionLog):
-        path = getattr(data, "source", None)
-        name = Path(str(path)).name if path else "transaction log"
-        src = Source(name, data, path=str(path) if path else None)
-    elif data == "cdnow":
-        log = datasets.load_cdnow()
-        path = getattr(log, "source", None)
-        src = Source("CDNOW master log (bundled)", log, path=str(path) if path else None)
-    elif data == "synthetic":
-        syn = datasets.make_crm_data(n_customers=n_customers, seed=seed)
-        src = Source(
-            f"synthetic CRM data (n={n_customers:,}, seed={seed})", syn.transactions, synthetic=syn
-        )
-    else:
-        options = {k: v for k, v in read_options.items() if v not in (None, "")}
-        log = crm_data.read_transactions(
-            data, columns=dict(columns) if columns else None, date_format=date_format or None,
-            **options,
-        )  # fmt: skip
-        src = Source(Path(str(data)).name, log, path=str(data))
-    if max_rejected_share is not None:
-        check_rejected(src.log, max_rejected_share, name=src.name)
-    if src.path and Path(src.path).is_file():
-        src.sha256 = file_sha256(src.path)
-    frame = src.log.frame
-    src.facts = {
-        "data_source": src.name,
-        "data_file": Path(src.path).name if src.path else None,
-        "data_sha256": src.sha256,
-        "rows_read": int(src.log.n_read),
-        "rows_accepted": int(src.log.n_accepted),
-        "rows_rejected": int(src.log.n_rejected),
-        "encoding": getattr(src.log, "encoding", None),
-        "customers": int(frame["customer_id"].nunique()),
-        "first_date": str(frame["date"].min().date()),
-        "last_date": str(frame["date"].max().date()),
-    }
-    return src
-
-
-def check_rejected(log: Any, max_share: float = MAX_REJECTED_SHARE, *, name: str = "") -> None:
-    """Refuse a log of which more than ``max_share`` of the rows read were rejected.
-
-    Headline numbers computed from the few rows that survived validation (e.g. only the orders
-    under 1,000 when amounts carry thousands separators) would look valid and be wrong. Raises
-    :class:`~crmresearch.errors.DataError` with the counts and the three commonest reasons.
-    """
-    from crmresearch.errors import DataError
-
-    if not 0 <= max_share <= 1:
-        raise ValueError(f"max_rejected_share = {max_share!r}: give a share between 0 and 1")
-    n_read, n_rejected = int(log.n_read), int(log.n_rejected)
-    if not n_read or n_rejected / n_read <= max_share:
-        return
-    reasons = log.rejected["reason"].value_counts().head(3)
-    top = "; ".join(f"{reason} ({count:,})" for reason, count in reasons.items())
-    raise DataError(
-        f"{name or log.source}: {n_rejected:,} of {n_read:,} rows ({n_rejected / n_read:.1%}) "
-        f"were rejected, more than max_rejected_share = {max_share:g}. Top reasons: {top}. "
-        "Fix: see the rows with `crmresearch validate FILE --rejected rejected.csv` and correct "
-        "the file or the reading options (--columns, --date-format, --sep, --encoding), or "
-        "accept the loss with a higher max_rejected_share"
-    )
-
-
-# ---------------------------------------------------------------------------- parameters
-
-
-def parse_n_factors(value: Any) -> Any:
-    """Parameter text → ``ClassificationIndex(n_factors=...)``: "parallel", "kaiser", 3, 0.8."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return value
-    text = str(value).strip()
-    if text in ("parallel", "kaiser"):
-        return text
-    try:
-        number = float(text)
-    except ValueError:
-        raise ValueError(
-            f"n_factors = {value!r}: use 'parallel', 'kaiser', a whole number or a share in (0, 1)"
-        ) from None
-    return int(number) if number.is_integer() and number >= 1 else number
-
-
-def volume_scheme(values: pd.Series, scheme: str, shares: Sequence[float]) -> pd.Series:
-    """The firm's tiering rule applied to ``values``: ABC by customer shares or Pareto."""
-    from crmresearch import tiers
-
-    if scheme == "abc":
-        return tiers.abc(values, shares=tuple(shares))
-    if scheme == "pareto":
-        return tiers.pareto(values, cum=tuple(shares))
-    raise ValueError(f"tier_scheme {scheme!r}: use 'abc' or 'pareto'")
-
-
-@dataclass(frozen=True)
-class StudyParams:
-    """The parameters of a study, with the one set of defaults the CLI and the reports share.
-
-    Empty strings mean "not given" (papermill parameters cannot be ``None`` safely): the windows
-    then default to the data set's own (CDNOW: calibration to 1997-09-30, holdout to 1998-06-30).
-    """
-
-    calibration_start: str = ""
-    calibration_end: str = ""
-    holdout_start: str = ""
-    holdout_end: str = ""
-    index_config: str = "ecommerce"
-    method: str = "pc"
-    rotation: str = "varimax"
-    n_factors: Any = "parallel"
-    score_method: str = "regression"
-    tier_scheme: str = "abc"
-    tier_shares: tuple = (0.05, 0.15, 0.80)
-    seed: int = 0
-    language: str = "en"
-    # Index options the reports leave at their defaults and the CLI exposes (`crmresearch index`).
-    weights: str = "rotated"
-    missing: str | None = None
-    varimax: str = "r"
-    # Indicators to compute (None = every indicator the log allows).
-    indicators: tuple | None = None
-    # Aggregation engine of the features and outcomes: "duckdb" (embedded) or "spark".
-    engine: str = "duckdb"
-
-    @classmethod
-    def from_mapping(cls, params: Mapping[str, Any]) -> StudyParams:
-        """The study's parameters out of a report's or command's parameter dict (others ignored)."""
-        names = {f.name for f in fields(cls)}
-        given = {k: v for k, v in params.items() if k in names and v is not None}
-        if "tier_shares" in given:
-            given["tier_shares"] = tuple(float(s) for s in given["tier_shares"])
-        if given.get("indicators") is not None:
-            given["indicators"] = tuple(given["indicators"])
-        return cls(**given)
-
-
-def fit_index(matrix: pd.DataFrame, params: StudyParams | None = None):
-    """Fit the classification index on ``matrix`` (the index system's output) with the study's
-    index parameters: the one place a CLI command or a report constructs and fits an index."""
-    from crmresearch.index import ClassificationIndex
-
-    p = params or StudyParams()
-    return ClassificationIndex(
-        n_factors=parse_n_factors(p.n_factors),
-        method=p.method,
-        rotation=None if p.rotation in ("none", "", None) else p.rotation,
-        score_method=p.score_method,
-        weights=p.weights,
-        missing=p.missing,
-        seed=p.seed,
-        varimax=p.varimax,
-    ).fit(matrix)
-
-
-# ---------------------------------------------------------------------------- configured index
 
 
 class ConfiguredIndex:
@@ -299,9 +56,6 @@ class ConfiguredIndex:
         return self.index.composite(self.prepare(features), scale=self.scale)
 
 
-# ---------------------------------------------------------------------------- the study
-
-
 def _window_defaults(source: Source) -> tuple[str, str]:
     if source.is_synthetic:
         t = source.synthetic.truth
@@ -309,33 +63,6 @@ def _window_defaults(source: Source) -> tuple[str, str]:
     if source.is_cdnow:
         return CDNOW_WINDOWS
     return ("", "")
-
-
-_ISO_DATE = re.compile(r"^(\d{4})-?(\d{2})-?(\d{2})$")
-
-
-def iso_date(value: Any, name: str) -> str:
-    """An ISO 8601 calendar date parameter (YYYY-MM-DD, or the basic form YYYYMMDD) as
-    ``"YYYY-MM-DD"``. Ambiguous forms (05.01.2024, 1/5/24) are refused: they are read as
-    January 5 in one country and May 1 in another. ``name`` (e.g. ``--end``) is in the message."""
-    from crmresearch.errors import DataError
-
-    text = f"{value:%Y-%m-%d}" if isinstance(value, (pd.Timestamp, dt.date)) else str(value).strip()
-    match = _ISO_DATE.match(text)
-    if match and (text.count("-") in (0, 2)):
-        try:
-            day = dt.date(*(int(g) for g in match.groups()))
-        except ValueError:
-            match = None
-    if not match or text.count("-") not in (0, 2):
-        raise DataError(
-            f"{name} = {text!r}: give the date as YYYY-MM-DD, e.g. 2024-06-30 (forms like "
-            "05.01.2024 or 1/5/24 are ambiguous and refused)"
-        ) from None
-    return f"{day:%Y-%m-%d}"
-
-
-_iso = iso_date  # the name used before iso_date was public
 
 
 class Study:

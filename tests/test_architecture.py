@@ -238,6 +238,42 @@ def test_no_import_cycle_between_packages():
     assert not problems, "import cycles between packages:\n" + "\n".join(problems)
 
 
+# The flow of docs/architecture.md: a package imports only packages of its own or a lower layer.
+LAYERS = {
+    PACKAGE: 0, "errors": 0, "_io": 0, "_format": 0, "_stats": 0, "_privacy": 0,
+    "plots": 1, "data": 2, "datasets": 3, "features": 4, "index": 5, "tiers": 6,
+    "compare": 7, "loss": 7, "clv": 7, "strategy": 8, "study": 9, "reports": 10, "cli": 11,
+}  # fmt: skip
+
+
+def test_every_package_has_its_place_in_the_flow():
+    unknown = sorted({_concept(m) for m in MODULES} - set(LAYERS))
+    assert not unknown, (
+        f"new package(s) {unknown}: give each its layer in LAYERS here and in docs/architecture.md"
+    )
+
+
+def _downstream(graph: dict[str, dict[str, int]]) -> list[str]:
+    return [
+        f"{importer} imports {target} (line {line}): {_concept(target)} is downstream of "
+        f"{_concept(importer)}"
+        for importer, targets in sorted(graph.items())
+        for target, line in sorted(targets.items())
+        if LAYERS.get(_concept(target), -1) > LAYERS.get(_concept(importer), 99)
+    ]
+
+
+def test_imports_go_upstream_only():
+    """A module never imports a module downstream of it (not even inside a function)."""
+    assert _downstream({"crmresearch.features.engine": {"crmresearch.study": 7}}) == [
+        "crmresearch.features.engine imports crmresearch.study (line 7): study is downstream of "
+        "features"
+    ]
+    assert _downstream({"crmresearch.study": {"crmresearch.features": 1}}) == []
+    problems = _downstream(_graph())
+    assert not problems, "imports against the data flow:\n" + "\n".join(problems)
+
+
 def test_plots_import_no_analysis_code():
     graph = _graph()
     bad = [

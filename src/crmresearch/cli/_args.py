@@ -207,9 +207,11 @@ def load_data(source: str, args: argparse.Namespace, *, command: str, report_rej
         sheet=_sheet(getattr(args, "sheet", None)),
     )
     log = loaded.log
-    detected = getattr(log, "encoding", None)
-    if detected and not getattr(args, "encoding", None) and key not in ("cdnow", "synthetic"):
-        print(f"encoding: {detected} (detected; override with --encoding)")
+    encoding, how = getattr(log, "encoding", None), getattr(log, "encoding_how", "detected")
+    if encoding and how != "given" and key not in ("cdnow", "synthetic"):
+        # The reader says how it decided: "detected", "byte-order mark" or "utf-8".
+        note = "; override with --encoding" if how == "detected" else ""
+        print(f"encoding: {encoding} ({how}{note})")
     if report_rejected and log.n_rejected:
         print(
             f"{log.n_rejected:,} of {log.n_read:,} rows rejected by validation "

@@ -58,3 +58,45 @@ def test_engine_choice_is_checked(tmp_path, capsys):
     err = error_of(["features", "cdnow", "--engine", "polars", "--end", "1997-09-30",
                     "--out", tmp_path / "f.parquet"], capsys)  # fmt: skip
     assert "--engine" in err and "'polars'" in err
+
+
+def _spark_missing() -> str | None:
+    import os
+    import shutil
+
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return 'pyspark is not installed (pip install "crmresearch[spark]")'
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        return "no Java runtime (java on PATH or JAVA_HOME)"
+    return None
+
+
+@pytest.mark.slow
+def test_features_on_spark_equal_duckdb(tmp_path, capsys):
+    """The same command on both engines writes the same table (integers exact, doubles within
+    1e-12 relative: the engines sum in another order)."""
+    import os
+
+    import numpy as np
+    import pandas as pd
+
+    reason = _spark_missing()
+    if reason:
+        if os.environ.get("CRMRESEARCH_REQUIRE_SPARK") == "1":
+            pytest.fail(f"CRMRESEARCH_REQUIRE_SPARK=1 but {reason}")
+        pytest.skip(reason)
+    duck, spark = tmp_path / "duck.parquet", tmp_path / "spark.parquet"
+    argv = ["features", "synthetic", "--n-customers", "1500", "--end", "2023-12-31"]
+    assert main([*argv, "--out", str(duck)]) == 0
+    assert main([*argv, "--out", str(spark), "--engine", "spark", "--spark-master", "local[1]"]) == 0
+    assert "aggregating in Spark" in capsys.readouterr().err
+    a, b = pd.read_parquet(duck).sort_index(), pd.read_parquet(spark).sort_index()
+    assert list(a.columns) == list(b.columns) and list(a.index) == list(b.index)
+    for column in a.columns:
+        x, y = a[column].to_numpy(), b[column].to_numpy()
+        if np.issubdtype(x.dtype, np.integer):
+            np.testing.assert_array_equal(x, y, err_msg=column)
+        else:
+            np.testing.assert_allclose(x, y, rtol=1e-12, atol=0, equal_nan=True, err_msg=column)

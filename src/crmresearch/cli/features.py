@@ -39,7 +39,7 @@ def register(subparsers) -> None:
             "Compute one row of indicators per customer active in the window START..END (dates, "
             "both inclusive; no START = from the first date in the log). Indicators whose columns "
             "the log lacks are skipped and listed. PATH is a transaction file (CSV, delimited "
-            "text or Parquet; validated like `crmresearch validate`), 'cdnow' for the bundled "
+            "text, Excel .xlsx or Parquet; validated like `crmresearch validate`), 'cdnow' for the bundled "
             "CDNOW log, or 'synthetic' for generated data. Indicators: " + ", ".join(INDICATORS)
         ),
         formatter_class=HelpFormatter,

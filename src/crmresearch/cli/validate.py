@@ -16,7 +16,7 @@ def register(subparsers) -> None:
         "validate",
         help=HELP,
         description=(
-            "Read a transaction log (CSV, delimited text or Parquet) and validate every row. "
+            "Read a transaction log (CSV, delimited text, Excel .xlsx or Parquet) and validate every row. "
             "Prints rows read, accepted and rejected by reason, zero-amount and duplicate rows "
             "(kept), customers and the date span. Use PATH 'cdnow' for the bundled CDNOW log."
         ),

@@ -136,8 +136,8 @@ class DuckDBSource:
     def fetch_one(self, sql: str) -> dict:
         cursor = self.con.execute(sql)
         names = [c[0] for c in cursor.description]
-        row = cursor.fetchone()
-        return dict(zip(names, row, strict=True)) if row else {}
+        rows = cursor.fetchall()  # all: the connection then has no unfinished result
+        return dict(zip(names, rows[0], strict=True)) if rows else {}
 
     def to_pandas(self, sql: str) -> pd.DataFrame:
         self.con.complete()  # the earlier execute() results, so that sql() may run

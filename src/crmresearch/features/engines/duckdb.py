@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from crmresearch.errors import DataError
 from crmresearch.features.daymask import day_mask_indicators
@@ -240,6 +242,7 @@ class _Query:
     out: dict[str, str] = field(default_factory=dict)
     bit_shift: dict[str, int] = field(default_factory=dict)
     shared_bits: bool = False
+    part: tuple[int, int] | None = None
 
     @property
     def E(self) -> str:  # noqa: N802 - the SQL literal of the end date
@@ -369,13 +372,17 @@ def _outputs(q: _Query) -> None:
 
 def _assemble(q: _Query) -> str:
     """The query text from the filled pieces."""
+    part = ""
+    if q.part is not None:  # one pass over a hash partition of the customers
+        k, n_parts = q.part
+        part = f" AND hash(CAST(customer_id AS VARCHAR)) % {int(n_parts)} = {int(k)}"
     select = [f"{expr} AS {name}" for name, expr in q.out.items()]
     agg_sql = ",\n           ".join(f"{expr} AS {name}" for name, expr in q.aggs.items())
     sep = ",\n       "
     return f"""
 WITH base AS (
     SELECT *{"".join(", " + x for x in q.derived)}
-    FROM (SELECT {", ".join(q.cols)} FROM src WHERE CAST(date AS DATE) <= {q.E})
+    FROM (SELECT {", ".join(q.cols)} FROM src WHERE CAST(date AS DATE) <= {q.E}{part})
 ),
 cust AS (
     SELECT customer_id,
@@ -398,6 +405,7 @@ def features_sql(
     exact: dict[str, bool] | None = None,
     bitmask_types: dict[str, tuple[str, int]] | None = None,
     day_segments: int = 0,
+    part: tuple[int, int] | None = None,
 ) -> str:
     """Build the one-pass aggregation query for ``names`` (the DuckDB fast path).
 
@@ -416,6 +424,7 @@ def features_sql(
     q = _Query(
         set(names), present, s, e, start_given, exact or {}, bitmask_types or {}, day_segments
     )
+    q.part = part
     _projection(q)
     _aggregates(q)
     _outputs(q)
@@ -440,26 +449,62 @@ def features_frame(
     if day_segments == 0 and set(chosen) & _MASK_INDICATORS - {"recency_days"}:
         return None
     bitmask_types = _distinct_bitmask_types(src, chosen, end)
-    sql = features_sql(
-        chosen,
-        set(src.columns),
-        window_start,
-        end,
-        start_given,
-        exact,
-        bitmask_types,
-        day_segments,
-    )
-    # Arrow, then pandas without the bitmask columns: fewer copies than .df() of them all
-    src.con.complete()  # the earlier execute() results, so that sql() may run
-    table = src.con.sql(sql).to_arrow_table()
-    masks = []
-    if day_segments:
-        mask_names = [f"_dm{k}_{half}" for k in range(day_segments) for half in ("lo", "hi")]
-        masks = [table.column(name) for name in mask_names]
-        table = table.drop_columns(mask_names)
-    result = table.to_pandas()
-    del table
-    if day_segments:
-        day_mask_indicators(result, masks, window_start, end, set(chosen), start_given)
-    return result
+    n_parts = customer_passes(src)
+    parts, ids = [], []
+    for k in range(n_parts):
+        sql = features_sql(
+            chosen,
+            set(src.columns),
+            window_start,
+            end,
+            start_given,
+            exact,
+            bitmask_types,
+            day_segments,
+            part=(k, n_parts) if n_parts > 1 else None,
+        )
+        # Arrow, then pandas without the bitmask columns: fewer copies than .df() of them all
+        src.con.complete()  # the earlier execute() results, so that sql() may run
+        table = src.con.sql(sql).to_arrow_table()
+        masks = []
+        if day_segments:
+            mask_names = [f"_dm{j}_{half}" for j in range(day_segments) for half in ("lo", "hi")]
+            masks = [table.column(name) for name in mask_names]
+            table = table.drop_columns(mask_names)
+        ids.append(table.column("customer_id"))
+        result = table.to_pandas()
+        del table
+        if day_segments:
+            day_mask_indicators(result, masks, window_start, end, set(chosen), start_given)
+        parts.append(result)
+    if n_parts == 1:
+        return parts[0]
+    result = pd.concat(parts, ignore_index=True)
+    del parts
+    # byte-wise order of the ids, as DuckDB's ORDER BY of one pass
+    order = pc.sort_indices(pa.chunked_array([c for col in ids for c in col.chunks]))
+    return result.take(order.to_numpy()).reset_index(drop=True)
+
+
+# Customers per pass: about this many keep DuckDB's hash table (~0.5 kB of aggregate state
+# per customer) in memory, so that 100 M rows / 10 M customers need no spilling.
+CUSTOMERS_PER_PASS = 2_500_000
+_PASS_CHECK_MIN_ROWS = 20_000_000
+
+
+def customer_passes(src: DuckDBSource) -> int:
+    """Number of passes over hash partitions of the customers (1 for logs up to 20 M rows).
+
+    ``CRMRESEARCH_DUCKDB_PASSES`` overrides. Otherwise the customers are counted approximately
+    (HyperLogLog) and split so that each pass holds about :data:`CUSTOMERS_PER_PASS`.
+    """
+    configured = os.environ.get("CRMRESEARCH_DUCKDB_PASSES")
+    if configured:
+        return max(1, int(configured))
+    n_rows = src.con.execute("SELECT count(*) FROM src").fetchone()[0]
+    if n_rows < _PASS_CHECK_MIN_ROWS:
+        return 1
+    n_customers = src.con.execute("SELECT approx_count_distinct(customer_id) FROM src").fetchone()[
+        0
+    ]
+    return max(1, -(-int(n_customers) // CUSTOMERS_PER_PASS))

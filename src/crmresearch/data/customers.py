@@ -15,17 +15,21 @@ import pandas as pd
 from crmresearch._format import fmt_int
 from crmresearch.data.mapping import _guess_mapping, _quote_list
 from crmresearch.data.parsing import (
+    _arrow_text,
     _empty_row_mask,
     _first_reason,
     _first_rows,
     _is_textlike,
     _missing_mask,
+    _normalize_ids,
+    _nul_mask,
     _parse_dates,
     _parse_ids,
     _parse_numbers,
     _parse_text,
     _reason_text,
     _rejected_frame,
+    _summary_mask,
 )
 from crmresearch.data.reading import _read_raw
 from crmresearch.errors import DataError
@@ -216,6 +220,7 @@ def read_customers(
     date_format: str | None = None,
     encoding: str | None = None,
     sep: str | None = None,
+    sheet: str | int | None = None,
 ) -> CustomerTable:
     """Read customer attributes, one row per customer, and tag each field.
 
@@ -233,8 +238,8 @@ def read_customers(
     date_format : str, optional
         ``strptime`` format for fields whose name ends in ``date`` (or is ``since``/``*_at``);
         default YYYYMMDD or ISO 8601.
-    encoding, sep
-        As in :func:`read_transactions`.
+    encoding, sep, sheet
+        As in :func:`read_transactions` (encodings detected, Excel sheets by name or index).
 
     Returns
     -------
@@ -247,7 +252,8 @@ def read_customers(
     (every occurrence after the first; the first is kept), and a non-empty unparseable value in a
     date field. Numeric-looking text columns (every non-missing value parses) become float64.
     """
-    raw, name = _read_raw(source, encoding=encoding, sep=sep, kind="customer table")
+    table = _read_raw(source, encoding=encoding, sep=sep, sheet=sheet, kind="customer table")
+    raw, name = table.frame, table.name
     n_read = len(raw)
     cols = [str(c).strip() for c in raw.columns]
     raw.columns = cols
@@ -294,12 +300,21 @@ def read_customers(
             f"{_quote_list(renamed)}."
         )
 
-    ids_missing = _missing_mask(data["customer_id"])
-    ids = _parse_ids(data["customer_id"])
-    checks: list[tuple[str, np.ndarray]] = [
-        ("empty row", _empty_row_mask(raw, ids_missing)),
-        ("missing customer_id", ids_missing),
-    ]
+    id_col = data["customer_id"]
+    id_text = _normalize_ids(_arrow_text(id_col))[0] if _is_textlike(id_col) else None
+    ids_missing = _missing_mask(id_col, id_text)
+    ids = _parse_ids(id_col, id_text)  # same normalization as transactions: the keys join
+    checks: list[tuple[str, np.ndarray]] = [("empty row", _empty_row_mask(raw, ids_missing))]
+    if table.has_nul:
+        checks.append(("NUL byte", _nul_mask(raw)))
+    for reason in sorted(set(table.problems.values())):
+        rows = [r for r, why in table.problems.items() if why == reason]
+        mask = np.zeros(n_read, dtype=bool)
+        mask[rows] = True
+        checks.append((reason, mask))
+    if id_text is not None:
+        checks.append(("summary row", _summary_mask(id_text)))
+    checks.append(("missing customer_id", ids_missing))
     out: dict[str, pd.Series] = {}
     for col in renamed:
         if col == "customer_id":
@@ -328,7 +343,7 @@ def read_customers(
 
     frame = pd.DataFrame(out, index=pd.RangeIndex(n_read)).loc[accepted]
     frame.index = pd.Index(ids[accepted].to_numpy(), name="customer_id", dtype="str")
-    rejected = _rejected_frame(raw, code, checks)
+    rejected = _rejected_frame(raw, code, checks, first_row=table.first_row)
     if len(frame) == 0:
         raise DataError(
             f"{name}: no row was accepted ({n_read:,} read, all rejected: "

@@ -103,7 +103,13 @@ def _map_columns(found_cols, columns, name, *, canonical, required):
     return mapping, ignored
 
 
+def _short(text: str, limit: int = 60) -> str:
+    """``text`` cut to ``limit`` characters (error messages never echo a huge header or line)."""
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _quote_list(items) -> str:
     items = list(items)
-    shown = ", ".join(repr(str(i)) for i in items[:20])
+    shown = ", ".join(repr(_short(i)) for i in items[:20])
     return shown + (f", … ({len(items)} in all)" if len(items) > 20 else "")

@@ -174,6 +174,23 @@ def test_cdnow_sample_summary_is_fhl_2005s(cdnow):
     assert int(summary["frequency"].sum()) == 2457  # repeat purchases in weeks 1-39 (FHL 2005)
     assert (summary["frequency"] == 0).sum() == 1411  # FHL 2005: 1,411 made no repeat purchase
     assert summary["T"].max() == pytest.approx(272 / 7)  # 1997-01-01 .. 1997-09-30 = 38.86 weeks
+    # rows of the published calibration summary (FHL 2005 data, 2 decimals; ids of the master log)
+    published = pd.DataFrame(
+        [
+            ("00004", 2, 30.43, 38.86, 22.35),
+            ("00021", 1, 1.71, 38.86, 11.77),
+            ("00111", 7, 29.43, 38.86, 73.74),
+            ("00564", 12, 34.43, 38.57, 29.54),
+            ("07735", 0, 0.00, 32.86, 0.00),
+            ("10879", 5, 32.43, 32.86, 26.18),
+        ],
+        columns=["customer_id", "frequency", "recency", "T", "monetary_value"],
+    ).set_index("customer_id")
+    got = summary.loc[published.index, published.columns]
+    assert (got["frequency"] == published["frequency"]).all()
+    np.testing.assert_allclose(
+        got.drop(columns="frequency"), published.drop(columns="frequency"), atol=0.0051
+    )
 
 
 def test_bgnbd_reproduces_fader_hardie_lee_2005(cdnow):
@@ -215,9 +232,11 @@ def test_gamma_gamma_reproduces_fader_hardie_lee_2005(cdnow):
         assert model.params_[name] == pytest.approx(value, rel=REL), name
     assert model.n_customers_ == 946 and model.n_excluded_["no repeat purchase"] == 1411
     # Hardie's spreadsheet (note 025; lifetimes' test_conditional_expected_average_profit):
-    # customers 1-3 of the published summary, (x, m_x) = (2, 22.35), (1, 11.77), (0, -)
-    expected = model.expected_spend(pd.Series([2, 1, 0]), pd.Series([22.35, 11.77, 0.0]))
-    np.testing.assert_allclose(expected, [24.65, 18.91, 35.17], rtol=1e-3)
+    # customers 1, 2, 3 and 6 of the published summary: (x, m_x) = (2, 22.35), (1, 11.77), (0, -),
+    # (7, 73.74)
+    x, m = pd.Series([2, 1, 0, 7]), pd.Series([22.35, 11.77, 0.0, 73.74])
+    np.testing.assert_allclose(model.expected_spend(x, m), [24.65, 18.91, 35.17, 71.46], rtol=1e-3)
+    expected = model.expected_spend(x, m)
     assert model.population_mean_spend() == pytest.approx(expected.iloc[2])
 
 

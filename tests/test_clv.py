@@ -259,3 +259,22 @@ def test_clv_is_the_discounted_sum_of_monthly_expected_value(cdnow):
     assert (undiscounted >= clv / 0.3 - 1e-9).all()
     with pytest.raises(ValueError, match="months"):
         customer_lifetime_value(bg, gg, summary, months=0)
+
+
+def test_models_follow_the_estimator_contract_and_refuse_bad_input():
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+
+    model = BetaGeoModel(tol=1e-8)
+    assert clone(model).get_params() == {"tol": 1e-8, "max_iter": 10_000}
+    with pytest.raises(NotFittedError):
+        model.p_alive(1, 1.0, 2.0)
+    before = model.get_params()
+    model.fit([0, 1, 2, 3, 1], [0.0, 1.0, 3.0, 5.0, 2.0], [6.0, 6.0, 6.0, 6.0, 6.0])
+    assert model.get_params() == before
+    with pytest.raises(DataError, match="whole number"):
+        GammaGammaModel().fit([1.5, 2, 3], [10.0, 20.0, 30.0])
+    with pytest.warns(UserWarning, match="mean repeat value ≤ 0"):
+        gg = GammaGammaModel().fit([1, 2, 3, 2, 1, 4], [-5.0, 20.0, 30.0, 25.0, 12.0, 18.0])
+    assert gg.n_excluded_["mean value ≤ 0"] == 1 and gg.n_customers_ == 5
+    assert "array(" not in gg.summary() and "np.float" not in gg.summary()

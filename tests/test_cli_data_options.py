@@ -199,3 +199,39 @@ def test_max_rejected_share_must_be_a_share(partly_bad_log, tmp_path, capsys):
     err = error_of(["features", partly_bad_log, "--end", "2024-01-31", "--out",
                     tmp_path / "f.parquet", "--max-rejected-share", "5"], capsys)  # fmt: skip
     assert err.endswith("--max-rejected-share: '5' is not a share between 0 and 1")
+
+
+def test_features_says_which_encoding_was_detected(tmp_path, capsys):
+    rows = ["客户,日期,金额"] + [f"张{i % 5},2024-01-{1 + i % 28:02d},{10 + i}" for i in range(40)]
+    path = tmp_path / "export.csv"
+    path.write_bytes("\n".join(rows).encode("gb18030"))
+    out = tmp_path / "f.parquet"
+    assert main(["features", str(path), "--columns", "客户=customer_id,日期=date,金额=amount",
+                 "--end", "2024-01-31", "--out", str(out)]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    assert "encoding: gb18030 (detected; override with --encoding)" in printed
+    assert sorted(pd.read_parquet(out).index) == [f"张{i}" for i in range(5)]
+
+
+def test_sheet_selects_the_excel_sheet(tmp_path, capsys):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "说明"
+    book.active.append(["this sheet holds notes, not transactions"])
+    sheet = book.create_sheet("销售")
+    sheet.append(["customer_id", "date", "amount"])
+    for i in range(30):
+        sheet.append([f"c{i % 6}", f"2024-01-{1 + i:02d}", 5.0 + i])
+    path = tmp_path / "export.xlsx"
+    book.save(path)
+    out = tmp_path / "f.parquet"
+    assert main(["features", str(path), "--sheet", "销售", "--end", "2024-01-31",
+                 "--out", str(out)]) == 0  # fmt: skip
+    table = pd.read_parquet(out)
+    assert len(table) == 6 and table["monetary"].sum() == pytest.approx(
+        sum(5.0 + i for i in range(30))
+    )
+    assert main(["features", str(path), "--sheet", "1", "--end", "2024-01-31",
+                 "--out", str(out)]) == 0  # fmt: skip
+    pd.testing.assert_frame_equal(pd.read_parquet(out), table)

@@ -208,7 +208,16 @@ def load_data(source: str, args: argparse.Namespace, *, command: str, report_rej
     )
     log = loaded.log
     encoding, how = getattr(log, "encoding", None), getattr(log, "encoding_how", "detected")
-    if encoding and how not in ("given", "utf-8") and key not in ("cdnow", "synthetic"):
+    if (
+        report_rejected
+        and encoding
+        and how not in ("given", "utf-8")
+        and key
+        not in (
+            "cdnow",
+            "synthetic",
+        )
+    ):  # validate prints the log's summary, which names the encoding itself
         # The reader says how it decided: "detected", "byte-order mark" or "utf-8".
         note = "; override with --encoding" if how == "detected" else ""
         print(f"encoding: {encoding} ({how}{note})")

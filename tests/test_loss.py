@@ -554,3 +554,72 @@ def test_one_tier_only_and_tiny_data():
     r = L.potential_core_loss(iv, vt, out, revenue_before=rev)
     assert r.core_customers == 1 and r.groups.loc["served_core", "customers"] == 1
     assert r.findings() and np.isnan(r.comparison["risk_difference"])
+
+
+# ------------------------------------------------------------------ manager lists
+def test_customer_lists_complete_one_primary_and_keyed(world, tmp_path):
+    from crmresearch import _privacy
+
+    index_values, volume, outcomes, revenue = world
+    key = _privacy.load_key(tmp_path / "id.key")  # created with mode 0600
+    assert (tmp_path / "id.key").stat().st_mode & 0o777 == 0o600
+    r = L.potential_core_loss(index_values, volume, outcomes, revenue_before=revenue, id_key=key)
+    raw = L.potential_core_loss(index_values, volume, outcomes, revenue_before=revenue,
+                                pseudonymize=False)  # fmt: skip
+    neglected = set(raw.neglected.index)
+    over = set(raw.over_served.index)
+    others = raw.customers.index[raw.customers["group"] == "other"]
+    rising = pd.DataFrame({"tier": "B"}, index=list(raw.neglected.index[:5]) + list(others[:2]))
+    problems = pd.DataFrame({"n_failed": 1, "reasons": "pays late"},
+                            index=[raw.neglected.index[0], raw.over_served.index[0], others[2]])  # fmt: skip
+    p_alive = pd.Series(0.5, index=index_values.index)
+    lists = r.customer_lists(rising=rising, problems=problems, p_alive=p_alive)
+    t = lists.table
+    everyone = neglected | over | set(rising.index) | set(problems.index)
+    assert len(t) == len(everyone) and t["customer"].is_unique  # complete, one row each
+    m = lists.members
+    assert len(m["neglected_core"]) == len(neglected) and len(m["over_served"]) == len(over)
+    assert lists.overlaps.loc["neglected_core", "rising_star"] == 5
+    assert lists.overlaps.loc["problem", "problem"] == 3
+    # one primary list by priority: problem > neglected core > rising star > over-served
+    pseudo = dict(zip(everyone, _privacy.pseudonymize(list(everyone), key), strict=True))
+    row = t.set_index("customer").loc[pseudo[raw.neglected.index[0]]]
+    assert row["primary_list"] == "problem" and row["also_in"] == "neglected_core, rising_star"
+    assert row["treatment"] == L.TREATMENTS["problem"] and row["problem_reasons"] == "pays late"
+    assert (t.set_index("customer").loc[pseudo[raw.neglected.index[1]], "primary_list"]
+            == "neglected_core")  # fmt: skip
+    assert t["primary_list"].value_counts().sum() == len(t)
+    # pseudonyms: keyed HMAC, the same as the result's own list, stable with the same key file
+    assert set(r.neglected.index) == {pseudo[i] for i in neglected}
+    again = L.potential_core_loss(index_values, volume, outcomes, revenue_before=revenue,
+                                  id_key=_privacy.load_key(tmp_path / "id.key"))  # fmt: skip
+    assert list(again.neglected.index) == list(r.neglected.index)
+    assert r.id_key_fingerprint == _privacy.key_fingerprint(key)
+    text = json.dumps(r.to_dict(include_list=True))
+    assert key.hex() not in text and r.to_dict()["id_key_fingerprint"] == r.id_key_fingerprint
+    # revenue in bands, never to the cent; no index column anywhere
+    assert "revenue_before" not in t.columns and t["revenue_band"].str.contains(r"\$").all()
+    assert not [c for c in t.columns if "index" in c]
+    paths = lists.write(tmp_path / "out", real_ids_file=tmp_path / "private" / "ids.csv")
+    csv = (tmp_path / "out" / "customer_lists.csv").read_bytes()
+    assert csv.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM (Excel opens it right)
+    back = pd.read_csv(tmp_path / "out" / "customer_lists.csv", encoding="utf-8-sig")
+    assert len(back) == len(t) and not [c for c in back.columns if "index" in c.lower()]
+    sheets = pd.read_excel(tmp_path / "out" / "customer_lists.xlsx", sheet_name=None)
+    assert set(sheets) >= {"all", "problem", "neglected_core", "rising_star", "over_served", "about"}
+    assert sum(len(sheets[k]) for k in L.PRIORITY) == len(t)
+    for name, frame in sheets.items():
+        assert not [c for c in frame.columns if "index" in str(c).lower()], name
+    ids = pd.read_csv(tmp_path / "private" / "ids.csv", dtype=str, encoding="utf-8-sig")
+    assert _privacy.pseudonymize(ids["customer_id"], key) == list(ids["customer"])
+    assert len(paths) == 3 and not list((tmp_path / "out").glob(".*tmp"))
+    # raw ids: exact revenue, no mapping file needed
+    raw_lists = raw.customer_lists()
+    assert "revenue_before" in raw_lists.table.columns
+    assert set(raw_lists.table["customer"]) == neglected | over
+
+
+def test_revenue_bands():
+    b = L.revenue_band([-5.0, 0.0, 99.99, 100.0, 12_000.0, np.nan])
+    assert b.tolist() == ["below $0", "$0 to $99", "$0 to $99", "$100 to $249",
+                          "$10,000 or more", "unknown"]  # fmt: skip

@@ -623,3 +623,23 @@ def test_revenue_bands():
     b = L.revenue_band([-5.0, 0.0, 99.99, 100.0, 12_000.0, np.nan])
     assert b.tolist() == ["below $0", "$0 to $99", "$0 to $99", "$100 to $249",
                           "$10,000 or more", "unknown"]  # fmt: skip
+
+
+def test_sensitivity_and_overlap_figures_draw_the_numbers(world):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from crmresearch import plots
+
+    index_values, volume, outcomes, revenue = world
+    s = L.core_share_sensitivity(index_values, volume, outcomes, revenue_before=revenue)
+    fig = plots.core_share_sensitivity_plot(s)
+    ax = fig.axes[0]
+    assert np.allclose(ax.lines[0].get_ydata(), s["risk_difference"] * 100)
+    assert np.allclose(fig.axes[1].lines[1].get_ydata(), s["minimum_by_construction"] * 100)
+    r = L.potential_core_loss(index_values, volume, outcomes, revenue_before=revenue)
+    ax = r.plot_overlap().axes[0]
+    assert ax.get_xscale() == "log" and ax.get_title()
+    plt.close("all")

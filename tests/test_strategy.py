@@ -431,12 +431,12 @@ def test_experiment_from_log_by_hand():
 def test_holm_matches_statsmodels_multipletests():
     from statsmodels.stats.multitest import multipletests
 
-    from crmresearch.strategy import _holm
+    from crmresearch._stats import holm
 
     rng = np.random.default_rng(0)
     for size in (1, 3, 8):  # multipletests runs gc.collect() per call: keep this loop short
         p = rng.uniform(0, 0.2, size)
-        np.testing.assert_allclose(_holm(p), multipletests(p, method="holm")[1], rtol=1e-12)
+        np.testing.assert_allclose(holm(p), multipletests(p, method="holm")[1], rtol=1e-12)
 
 
 def test_power_curve_passes_080_at_the_mde():

@@ -1,4 +1,9 @@
-"""Figures for strategy effectiveness: forest plot, event study, policy values, power curves."""
+"""Figures for strategy effectiveness: forest plot, event study, policy values, power curves.
+
+Each function takes plain data (a DataFrame and labels); the result objects of
+``crmresearch.strategy`` compute what to draw and call these (``TierEffects.plot_forest()``,
+``DiDResult.plot_event_study()``, ``PolicyValues.plot_policy_values()``).
+"""
 
 from __future__ import annotations
 
@@ -10,16 +15,32 @@ from crmresearch.plots.style import TIER_COLORS, new_figure
 __all__ = ["forest_plot", "event_study_plot", "policy_value_plot", "power_curve_plot"]
 
 
-def forest_plot(effects, *, title: str | None = None, unit: str | None = None):
+def _table(data) -> pd.DataFrame:
+    # A result object that still arrives here (older notebooks) is drawn from its ``.table``.
+    return data.table if hasattr(data, "table") else pd.DataFrame(data)
+
+
+def forest_plot(
+    table,
+    *,
+    outcome: str = "outcome",
+    alpha: float = 0.05,
+    title: str | None = None,
+    unit: str | None = None,
+):
     """Per-tier effects with confidence intervals (one row per tier × arm, overall last).
 
     Parameters
     ----------
-    effects : TierEffects (from ``strategy.effect_by_tier``) or its ``.table``.
-    unit : label of the outcome unit for the x axis (default: the outcome name).
+    table : DataFrame with ``tier``, ``arm``, ``effect``, ``ci_low``, ``ci_high`` (e.g.
+        ``effect_by_tier(...).table``; ``TierEffects.plot_forest()`` passes it).
+    outcome : outcome name for the axis label and title.
+    alpha : 1 − confidence level of the intervals (for the axis label).
+    unit : label of the outcome unit for the x axis.
     """
-    table = effects.table if hasattr(effects, "table") else pd.DataFrame(effects)
-    outcome = getattr(effects, "outcome", "outcome")
+    if hasattr(table, "table"):  # a TierEffects from an older caller
+        outcome, alpha = table.outcome, table.alpha
+    table = _table(table)
     arms = list(dict.fromkeys(table["arm"]))
     labels = [
         f"{t}" if len(arms) == 1 else f"{t} · {a}"
@@ -41,22 +62,34 @@ def forest_plot(effects, *, title: str | None = None, unit: str | None = None):
         )
     ax.axvline(0, color="grey", lw=1, ls="--")
     ax.set_yticks(ypos, labels)
-    level = int(round(100 * (1 - getattr(effects, "alpha", 0.05))))
+    level = int(round(100 * (1 - alpha)))
     ax.set_xlabel(f"effect on {outcome} ({unit or 'outcome units'} per customer), {level} % CI")
     ax.set_ylabel("tier")
     ax.set_title(title or f"Strategy effect by tier: {outcome}")
     return fig
 
 
-def event_study_plot(did, *, tier=None, title: str | None = None):
+def event_study_plot(
+    event_study,
+    *,
+    freq: str = "M",
+    outcome: str = "revenue",
+    tier=None,
+    title: str | None = None,
+):
     """Event-study leads and lags (relative period, reference −1) with CIs, per tier.
 
     Parameters
     ----------
-    did : DiDResult from ``strategy.diff_in_diff``.
-    tier : one tier label or a list; default all tiers in the result (overall in black).
+    event_study : DataFrame with ``tier``, ``rel_period``, ``effect``, ``ci_low``, ``ci_high``
+        (``diff_in_diff(...).event_study``; ``DiDResult.plot_event_study()`` passes it).
+    freq, outcome : period alias and outcome name for the axis labels.
+    tier : one tier label or a list; default all tiers in the table (overall in black).
     """
-    es = did.event_study
+    if hasattr(event_study, "event_study"):  # a DiDResult from an older caller
+        freq, outcome = event_study.freq, event_study.outcome
+        event_study = event_study.event_study
+    es = event_study
     tiers = list(dict.fromkeys(es["tier"]))
     if tier is not None:
         tiers = [tier] if not isinstance(tier, (list, tuple)) else list(tier)
@@ -77,16 +110,25 @@ def event_study_plot(did, *, tier=None, title: str | None = None):
         )
     ax.axhline(0, color="grey", lw=1, ls="--")
     ax.axvline(-0.5, color="grey", lw=1, ls=":")
-    ax.set_xlabel(f"periods relative to roll-out ({did.freq}; −1 = reference)")
-    ax.set_ylabel(f"effect on {did.outcome} per customer and period")
+    ax.set_xlabel(f"periods relative to roll-out ({freq}; −1 = reference)")
+    ax.set_ylabel(f"effect on {outcome} per customer and period")
     ax.set_title(title or "Event study: leads (pre-trends) and lags")
     ax.legend(title="tier", fontsize="small")
     return fig
 
 
-def policy_value_plot(policies, *, title: str | None = None):
-    """Estimated value (mean outcome per customer) of each targeting rule with bootstrap CIs."""
-    table = policies.table
+def policy_value_plot(table, *, outcome: str = "outcome", title: str | None = None):
+    """Estimated value (mean outcome per customer) of each targeting rule with bootstrap CIs.
+
+    Parameters
+    ----------
+    table : DataFrame with ``rule``, ``value``, ``ci_low``, ``ci_high`` (``policy_value(...).table``;
+        ``PolicyValues.plot_policy_values()`` passes it).
+    outcome : outcome name for the axis label.
+    """
+    if hasattr(table, "table"):  # a PolicyValues from an older caller
+        outcome = table.outcome
+    table = _table(table)
     fig, ax = new_figure(7.0, max(2.5, 0.45 * len(table) + 1.4))
     ypos = np.arange(len(table))[::-1]
     ax.errorbar(
@@ -97,8 +139,8 @@ def policy_value_plot(policies, *, title: str | None = None):
         color=TIER_COLORS[1],
         capsize=3,
     )
-    ax.set_yticks(ypos, table["rule"])
-    ax.set_xlabel(f"expected {policies.outcome} per customer under the rule (IPW)")
+    ax.set_yticks(ypos, [str(r) for r in table["rule"]])
+    ax.set_xlabel(f"expected {outcome} per customer under the rule (IPW)")
     ax.set_ylabel("targeting rule")
     ax.set_title(title or "Value of targeting rules")
     return fig

@@ -1,9 +1,4 @@
-"""Bundled real data (CDNOW) and the synthetic CRM generator.
-
-``load_cdnow()`` reads the CDNOW master log shipped in ``data/raw/cdnow_master.txt`` (see
-``data/README.md`` for provenance). ``make_crm_data`` / ``SyntheticCRM`` live in
-:mod:`crmresearch.synthetic` and are re-exported here.
-"""
+"""The CDNOW master log (real; bundled as ``data/raw/cdnow_master.txt``, see ``data/README.md``)."""
 
 from __future__ import annotations
 
@@ -13,13 +8,7 @@ from pathlib import Path
 from crmresearch.data import TransactionLog, read_transactions
 from crmresearch.errors import DataError
 
-try:
-    from crmresearch.synthetic import SyntheticCRM, make_crm_data
-except ModuleNotFoundError as exc:  # synthetic.py not written yet: load_cdnow still works
-    if exc.name != "crmresearch.synthetic":
-        raise
-
-__all__ = ["load_cdnow", "cdnow_path", "CDNOW_SHA256", "make_crm_data", "SyntheticCRM"]
+__all__ = ["load_cdnow", "cdnow_path", "CDNOW_SHA256"]
 
 #: SHA-256 of the bundled file, as taken from the lifetimes 0.11.3 wheel (never modified).
 CDNOW_SHA256 = "eff6889ed364c5199d6eacbbeb7a6d559971df4406ac876f322c373f00a072ef"

@@ -1,0 +1,46 @@
+"""Strategy effectiveness: did a tier's strategy work, for which tier, and was it worth its cost?
+
+One function per question:
+
+- :func:`effect_by_tier` — randomized customer-level experiments: effect per tier and overall
+  (difference in means by OLS with HC2 or cluster-robust SEs, optional ANCOVA), Holm-adjusted
+  p-values across tiers and a joint Wald test of treatment × tier heterogeneity.
+- :func:`experiment_from_log` — build the customer-level experiment frame from a transaction log
+  and a campaign table (pre-period indicators, post-period outcomes).
+- :func:`make_panel` / :func:`diff_in_diff` — non-randomized staggered roll-outs: customer × period
+  panel, two-way fixed effects with customer-clustered SEs, event-study leads and lags.
+- :func:`roi` — incremental profit per tier and the break-even cost per customer.
+- :func:`policy_value` — value of a targeting rule (top-k by index, by volume, random, everyone,
+  nobody) from randomized data by inverse-probability weighting, with bootstrap CIs.
+- :func:`power_table` — minimum detectable effect per tier and the sample size for a given effect.
+
+Modules: ``experiment`` (effects, experiment frame, robust OLS), ``did``, ``roi``, ``policy``,
+``power``. All estimators are plain OLS / sandwich algebra checked against statsmodels in the tests.
+"""
+
+from crmresearch.strategy._common import OVERALL
+from crmresearch.strategy.did import DiDResult, diff_in_diff, make_panel
+from crmresearch.strategy.experiment import (
+    EFFECT_COLUMNS,
+    TierEffects,
+    effect_by_tier,
+    experiment_from_log,
+)
+from crmresearch.strategy.policy import PolicyValues, policy_value
+from crmresearch.strategy.power import power_table
+from crmresearch.strategy.roi import roi
+
+__all__ = [
+    "OVERALL",
+    "EFFECT_COLUMNS",
+    "TierEffects",
+    "DiDResult",
+    "PolicyValues",
+    "effect_by_tier",
+    "experiment_from_log",
+    "make_panel",
+    "diff_in_diff",
+    "roi",
+    "policy_value",
+    "power_table",
+]

@@ -142,22 +142,8 @@ def potential_core_loss(
     groups = _group_table(group, GROUPS, churned, rb, ra, alpha, run_rate)
     notes: list[str] = []
     comparisons = _comparison_table(groups, alpha)
-    cnt = groups["customers"]
-    a, n1 = int(groups.loc["neglected_core", "churned"]), int(cnt["neglected_core"])
-    c, n0 = int(groups.loc["served_core", "churned"]), int(cnt["served_core"])
-    comparison = _two_group_stats(a, n1, c, n0, alpha)
-    if n1 == 0 or n0 == 0:
-        notes.append(
-            "neglected or served core is empty: no comparison (the volume tiers and the index "
-            "agree completely on the core, or the core is entirely outside the top volume tiers)"
-        )
-    if (a == 0 or c == 0) and n1 and n0:
-        notes.append("a zero churn count: risk ratio uses the 0.5 (Haldane-Anscombe) correction")
-    lres, lsummary, lnote = _logit(churned[core], neglected[core], rb[core], alpha)
-    comparison.update(lres)
-    comparison["logit_n"] = int(core.sum())
-    if lnote:
-        notes.append(lnote)
+    comparison, lsummary, more = _neglected_vs_served(groups, churned, neglected, core, rb, alpha)
+    notes += more
     volume_cut = float(rb[top].min()) if n_top else float("nan")
     adjustment = spend_adjustment(churned, neglected, rb, core, volume_cut, alpha=alpha,
                                   spline_df=spline_df, band_factor=band_factor)  # fmt: skip
@@ -178,21 +164,7 @@ def potential_core_loss(
         )
     key = id_key if id_key is not None else (salt.encode("utf-8") if salt else None)
     list_key = key if key is not None else secrets.token_bytes(32)
-    lists = {}
-    for name, member in (("neglected", neglected), ("over_served", over)):
-        lst = _customer_list(member, iv, tier, churned, rb, ra)
-        if pseudonymize:
-            lst.index = pseudonymize_ids(lst.index, list_key)
-        else:
-            lst.index.name = "customer_id"
-        lists[name] = lst
-    ranks = iv.rank(ascending=False, method="min").astype(int)
-    customers = pd.DataFrame(
-        {"group": np.asarray(GROUPS, dtype=object)[group], "volume_tier": tier.to_numpy(),
-         "index_rank": ranks.to_numpy(), "revenue_before": rb, "revenue_after": ra,
-         "churned": churned},
-        index=pd.Index(iv.index, name="customer_id"),
-    )  # fmt: skip
+    lists, customers = _lists(d, group, neglected, over, pseudonymize, list_key)
     return CoreLossResult(
         groups=groups,
         comparison=comparison,
@@ -218,6 +190,50 @@ def potential_core_loss(
         notes=notes,
         _key=list_key,
     )
+
+
+def _neglected_vs_served(groups, churned, neglected, core, rb, alpha):
+    """Neglected vs served core: two-group statistics and the linear-spend logit."""
+    notes: list[str] = []
+    cnt = groups["customers"]
+    a, n1 = int(groups.loc["neglected_core", "churned"]), int(cnt["neglected_core"])
+    c, n0 = int(groups.loc["served_core", "churned"]), int(cnt["served_core"])
+    comparison = _two_group_stats(a, n1, c, n0, alpha)
+    if n1 == 0 or n0 == 0:
+        notes.append(
+            "neglected or served core is empty: no comparison (the volume tiers and the index "
+            "agree completely on the core, or the core is entirely outside the top volume tiers)"
+        )
+    if (a == 0 or c == 0) and n1 and n0:
+        notes.append("a zero churn count: risk ratio uses the 0.5 (Haldane-Anscombe) correction")
+    lres, lsummary, lnote = _logit(churned[core], neglected[core], rb[core], alpha)
+    comparison.update(lres)
+    comparison["logit_n"] = int(core.sum())
+    if lnote:
+        notes.append(lnote)
+    return comparison, lsummary, notes
+
+
+def _lists(d, group, neglected, over, pseudonymize: bool, key: bytes):
+    """The neglected and over-served lists (pseudonymized unless asked otherwise) and the
+    per-customer table with raw ids that the manager lists are built from (never exported)."""
+    iv, tier, churned, rb, ra = d.index_values, d.tier, d.churned, d.rb, d.ra
+    lists = {}
+    for name, member in (("neglected", neglected), ("over_served", over)):
+        lst = _customer_list(member, iv, tier, churned, rb, ra)
+        if pseudonymize:
+            lst.index = pseudonymize_ids(lst.index, key)
+        else:
+            lst.index.name = "customer_id"
+        lists[name] = lst
+    ranks = iv.rank(ascending=False, method="min").astype(int)
+    customers = pd.DataFrame(
+        {"group": np.asarray(GROUPS, dtype=object)[group], "volume_tier": tier.to_numpy(),
+         "index_rank": ranks.to_numpy(), "revenue_before": rb, "revenue_after": ra,
+         "churned": churned},
+        index=pd.Index(iv.index, name="customer_id"),
+    )  # fmt: skip
+    return lists, customers
 
 
 def _comparison_table(groups: pd.DataFrame, alpha: float) -> pd.DataFrame:

@@ -183,6 +183,8 @@ def validate_rising_stars(values: pd.DataFrame, tiers: pd.DataFrame, outcomes: p
             "revenue_p_value": rev[3],
         }  # fmt: skip
     table = pd.DataFrame.from_dict(rows, orient="index")
+    if len(table):
+        table = table.astype({"n_rising": "int64", "n_peers": "int64"})
     table.index.name = "index_tier"
     rule = rising_star_rule(values, tiers, rise, periods, top_tiers)
     return RisingStarValidation(table, rising, rule, alpha, notes)

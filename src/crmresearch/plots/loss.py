@@ -118,7 +118,7 @@ def revenue_lost(groups: pd.DataFrame, *, part: str = "revenue_lost", part_label
     )
     ax.set_xlabel("customer group")
     ax.set_title(title or "Revenue at stake: calibration revenue of churned customers")
-    ax.legend()
+    ax.legend(loc="upper left", fontsize="small")
     return fig
 
 
@@ -179,5 +179,6 @@ def core_share_sensitivity_plot(table: pd.DataFrame, ax=None):
     ax.set_title("Sensitivity of the neglected-core finding to the core share")
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, fontsize="x-small", loc="upper left")
+    ax.legend(h1 + h2, l1 + l2, fontsize="x-small", loc="upper center", ncol=2,
+              bbox_to_anchor=(0.5, -0.22), frameon=False)  # fmt: skip
     return fig

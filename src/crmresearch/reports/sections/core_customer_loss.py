@@ -166,7 +166,15 @@ def _clv_scores(study):
     return value, p_alive, ""
 
 
-def _rolling_windows(study, n_windows: int, notes: list, step_months: int = 2):
+def _direction(indicator: str) -> int:
+    """+1 when more of ``indicator`` is better for the firm, -1 for a cost (e.g. recency)."""
+    from crmresearch.features import INDICATORS
+
+    spec = INDICATORS.get(indicator)
+    return int(getattr(spec, "direction", 1) or 1)
+
+
+def _rolling_windows(study, n_windows: int, notes: list, single: str, step_months: int = 2):
     """Refits of the whole study on calibration windows ending 0, 2, 4, ... months earlier, each
     judged on the following holdout of the same length (the Study builds every window). A
     window where a score cannot be formed (RFM quartiles of heavily tied data) leaves that
@@ -182,7 +190,8 @@ def _rolling_windows(study, n_windows: int, notes: list, step_months: int = 2):
         w = study.with_params(calibration_end=end, holdout_start="",
                               holdout_end=(hold_end - shift).strftime("%Y-%m-%d"))  # fmt: skip
         f = w.features
-        scores = {"volume": f["monetary"], "index": w.composite}
+        scores = {"volume": f["monetary"], "index": w.composite,
+                  "single": f[single] * _direction(single)}  # fmt: skip
         try:
             scores["rfm"] = compare.rfm_score(f)
         except DataError as exc:
@@ -343,7 +352,8 @@ def core_loss(
         labels={"volume": "calibration revenue (volume)", "index": "classification index",
                 "rfm": "RFM score", "single": f"best single indicator: {single_name}",
                 "clv": "CLV (BG/NBD + Gamma-Gamma)"},
-        out_of_time=lambda: _rolling_windows(study, out_of_time_windows, window_notes),
+        out_of_time=lambda: _rolling_windows(study, out_of_time_windows, window_notes,
+                                                     single_name),
     )  # fmt: skip
     baselines.notes += window_notes + ([clv_note] if clv_note else [])
     metrics = _metrics(result, sensitivity, rising, problems, validity, baselines, lists)
@@ -431,7 +441,7 @@ def show_lists(cl: CoreLoss) -> None:
     D.table(counts[["on list", "primary list", "treatment"]],
             caption="Customer lists: one primary list per customer")  # fmt: skip
     D.table(cl.lists.overlaps, caption="Customers on two lists (diagonal: list size)")
-    where = (f"Complete lists in {', '.join(cl.list_files)} next to this report"
+    where = (f"Complete lists written to {' and '.join(cl.list_files)}"
              if cl.list_files else "Complete lists: run with lists_dir to write CSV and XLSX files")
     ids = ("keyed pseudonyms (same key, same pseudonyms), revenue in bands"
            if cl.pseudonymized else "real customer ids")  # fmt: skip

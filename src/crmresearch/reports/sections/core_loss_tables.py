@@ -115,9 +115,9 @@ def sensitivity_table(table: pd.DataFrame) -> pd.DataFrame:
     """One row per core share: sizes, what the construction forces, the churn difference."""
     return pd.DataFrame(
         {
-            "core customers": table["core_customers"].astype("int64"),
-            "neglected share": table["neglected_share"],
-            "minimum by construction": table["minimum_by_construction"],
+            "core customers": table["core_customers"].astype("int64").to_numpy(),
+            "neglected share": table["neglected_share"].to_numpy(),
+            "minimum by construction": table["minimum_by_construction"].to_numpy(),
             "churn neglected vs served": [
                 f"{fmt_pct(a)} vs {fmt_pct(b)}"
                 for a, b in zip(table["churn_neglected"], table["churn_served"], strict=True)
@@ -127,8 +127,8 @@ def sensitivity_table(table: pd.DataFrame) -> pd.DataFrame:
                 for d, lo, hi in zip(table["risk_difference"], table["ci_low"], table["ci_high"],
                                      strict=True)  # fmt: skip
             ],
-            "p-value": table["p_value"],
-            "odds ratio, spline-adjusted": table["odds_ratio_adjusted"],
+            "p-value": table["p_value"].to_numpy(),
+            "odds ratio, spline-adjusted": table["odds_ratio_adjusted"].to_numpy(),
         },
         index=pd.Index(
             [f"{fmt_pct(s)}" + (" (size of top tier)" if e else "")

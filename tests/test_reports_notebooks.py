@@ -152,12 +152,14 @@ def test_core_customer_loss_metrics(runs, world):
     m = runs["core_customer_loss"].metrics
     X, comp, out = world["X"], world["composite"], world["outcomes"]
     vol = tiers.abc(X["monetary"])
-    # core = top 20 % by the index (tiers.abc rank rule), neglected = core outside tier A
-    core = tiers.abc(comp, shares=(0.2, 0.8)) == "A"
+    # like for like (the default): core = as many top customers by the index (tiers.abc rank
+    # rule) as volume tier A holds; neglected = core outside tier A, over-served = A outside it
+    core = comp.rank(ascending=False, method="max") <= int((vol == "A").sum())
     neglected = core & (vol != "A")
     served = core & (vol == "A")
     assert m["core_customers"] == int(core.sum())
     assert m["neglected_core"] == int(neglected.sum())
+    assert m["over_served"] == int((~core & (vol == "A")).sum())
     churned = out["churned"].astype(bool)
     assert m["churn_neglected_core"] == pytest.approx(churned[neglected].mean(), rel=1e-12)
     assert m["churn_served_core"] == pytest.approx(churned[served].mean(), rel=1e-12)

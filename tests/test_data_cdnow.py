@@ -99,8 +99,8 @@ def test_explicit_path(cdnow_path):
 
 def test_datasets_reexports_synthetic_when_present():
     try:
-        import crmresearch.synthetic  # noqa: F401
+        import crmresearch.datasets.synthetic  # noqa: F401
     except ModuleNotFoundError:
         pytest.skip("crmresearch.synthetic not written yet")
-    assert datasets.make_crm_data is crmresearch.synthetic.make_crm_data
+    assert datasets.make_crm_data is crmresearch.datasets.synthetic.make_crm_data
     assert "make_crm_data" in datasets.__all__

@@ -143,7 +143,7 @@ def test_header_only_customer_file_names_the_table(tmp_path):
 
 def test_synthetic_customers_get_the_generator_tags():
     """Name rules agree with the tags the synthetic generator declares for its own fields."""
-    synthetic = pytest.importorskip("crmresearch.synthetic")
+    synthetic = pytest.importorskip("crmresearch.datasets.synthetic")
     crm = synthetic.make_crm_data(n_customers=200, seed=1)
     frame = crm.customers
     if frame.index.name == "customer_id":

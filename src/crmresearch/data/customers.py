@@ -1,0 +1,364 @@
+"""Customer attribute tables: :func:`read_customers`, :class:`CustomerTable` and the field
+tags of :func:`infer_field_type` (static / dynamic / system-generated)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crmresearch._format import fmt_int
+from crmresearch.data.mapping import _guess_mapping, _quote_list
+from crmresearch.data.parsing import (
+    _arrow_text,
+    _empty_row_mask,
+    _first_reason,
+    _first_rows,
+    _is_textlike,
+    _missing_mask,
+    _normalize_ids,
+    _nul_mask,
+    _parse_dates,
+    _parse_ids,
+    _parse_numbers,
+    _parse_text,
+    _reason_text,
+    _rejected_frame,
+    _summary_mask,
+)
+from crmresearch.data.reading import _read_raw
+from crmresearch.errors import DataError
+
+
+@dataclass(frozen=True)
+class CustomerSummary:
+    """Row accounting and field tags of a :class:`CustomerTable`."""
+
+    source: str
+    rows_read: int
+    rows_accepted: int
+    rows_rejected: int
+    rejected_by_reason: dict[str, int]
+    customers: int
+    field_types: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "rows_read": self.rows_read,
+            "rows_accepted": self.rows_accepted,
+            "rows_rejected": self.rows_rejected,
+            "rejected_by_reason": dict(self.rejected_by_reason),
+            "customers": self.customers,
+            "field_types": dict(self.field_types),
+        }
+
+    def __str__(self) -> str:
+        lines = [
+            f"Customer table: {self.source}",
+            f"  rows read        {fmt_int(self.rows_read):>12}",
+            f"  rows accepted    {fmt_int(self.rows_accepted):>12}",
+            f"  rows rejected    {fmt_int(self.rows_rejected):>12}",
+        ]
+        for reason, count in self.rejected_by_reason.items():
+            lines.append(f"    - {reason}: {fmt_int(count)}")
+        lines.append(f"  customers        {fmt_int(self.customers):>12}")
+        for kind in ("static", "dynamic", "system-generated"):
+            names = [n for n, t in self.field_types.items() if t == kind]
+            lines.append(f"  {kind + ':':<18} {', '.join(names) if names else '-'}")
+        return "\n".join(lines)
+
+    def _repr_pretty_(self, printer, cycle):
+        printer.text(str(self))
+
+
+class CustomerTable:
+    """Validated customer attributes.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        One row per customer, indexed by ``customer_id`` (str).
+    field_types : dict
+        Column -> ``"static"`` | ``"dynamic"`` | ``"system-generated"``.
+    field_type_sources : dict
+        Column -> how its tag was decided: ``"given"``, ``"rule: <keyword>"`` or ``"default"``.
+    rejected : DataFrame
+        ``row``, ``reason`` and the raw values of rejected rows.
+    source, n_read, n_accepted, n_rejected
+    """
+
+    def __init__(self, frame, field_types, field_type_sources, rejected, *, source, n_read):
+        self.frame = frame
+        self.field_types = dict(field_types)
+        self.field_type_sources = dict(field_type_sources)
+        self.rejected = rejected
+        self.source = source
+        self.n_read = int(n_read)
+        self.n_accepted = len(frame)
+        self.n_rejected = len(rejected)
+        if self.n_read != self.n_accepted + self.n_rejected:
+            raise DataError(
+                f"{source}: row accounting broken: read {self.n_read:,} but accepted "
+                f"{self.n_accepted:,} + rejected {self.n_rejected:,}."
+            )
+
+    def __len__(self) -> int:
+        return self.n_accepted
+
+    def __repr__(self) -> str:
+        return (
+            f"CustomerTable(source={self.source!r}, read={self.n_read:,}, "
+            f"accepted={self.n_accepted:,}, rejected={self.n_rejected:,})"
+        )
+
+    def fields(self, kind: str) -> list[str]:
+        """Columns tagged ``kind`` (``"static"``, ``"dynamic"`` or ``"system-generated"``)."""
+        if kind not in _FIELD_KINDS:
+            raise ValueError(f"field kind {kind!r} unknown; use one of {', '.join(_FIELD_KINDS)}")
+        return [n for n, t in self.field_types.items() if t == kind]
+
+    def summary(self) -> CustomerSummary:
+        counts = self.rejected["reason"].value_counts() if self.n_rejected else {}
+        return CustomerSummary(
+            source=self.source,
+            rows_read=self.n_read,
+            rows_accepted=self.n_accepted,
+            rows_rejected=self.n_rejected,
+            rejected_by_reason={str(k): int(v) for k, v in dict(counts).items()},
+            customers=self.n_accepted,
+            field_types=self.field_types,
+        )
+
+
+_FIELD_KINDS = ("static", "dynamic", "system-generated")
+
+# Name rules for customer fields, checked in this order; the first keyword found in the
+# lower-cased field name decides. System-generated first: "first_order_amount" is an amount.
+# fmt: off
+_FIELD_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("system-generated", (
+        "volume", "amount", "revenue", "sales", "spend", "spending", "value", "total", "sum",
+        "avg", "average", "mean", "median", "count", "number", "num", "n", "frequency", "recency",
+        "order", "purchase_count", "quantity", "qty", "profit", "margin", "score", "last",
+        "days_since", "rate", "ratio", "share", "balance", "overdue", "clv", "ltv", "rfm",
+    )),
+    ("static", (
+        "customer_id", "id", "region", "country", "province", "state", "city", "district", "zip",
+        "postcode", "postal", "industry", "sector", "gender", "sex", "birth", "birthday", "dob",
+        "founded", "established", "signup", "sign_up", "register", "registered", "registration",
+        "first", "join", "joined", "acquisition", "acquired", "source", "ownership", "legal",
+        "type", "nationality", "language",
+    )),
+    ("dynamic", (
+        "status", "credit", "payment", "terms", "term", "contact", "phone", "email", "mail",
+        "address", "manager", "rep", "owner", "tier", "grade", "level", "segment", "discount",
+        "limit", "rating", "contract", "employees", "size", "stage", "active", "churned",
+        "vip", "flag", "channel",
+    )),
+)
+# fmt: on
+
+
+def _name_tokens(name: str) -> str:
+    """'FirstPurchaseDate' / 'first-purchase date' -> '_first_purchase_date_'."""
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name.strip())
+    return "_" + "_".join(t for t in re.split(r"[^0-9a-z]+", snake.lower()) if t) + "_"
+
+
+def infer_field_type(name: str) -> tuple[str, str]:
+    """Tag a customer field by its name: ``(kind, why)``.
+
+    The name is split into lower-case words (on ``_``, spaces, punctuation and camelCase) and
+    the rules below are tried in order; a keyword matches whole words (a trailing plural ``s``
+    is allowed: ``orders`` matches ``order``). The first match wins:
+
+    1. **system-generated** — computed by the firm's systems from transactions: volume, amount,
+       revenue, sales, spend, value, total, sum, avg/average/mean/median, count, number/num/n,
+       frequency, recency, order(s), quantity/qty, profit, margin, score, last, days_since,
+       rate, ratio, share, balance, overdue, clv/ltv, rfm.
+       (So ``first_order_amount`` and ``last_purchase_date`` are system-generated.)
+    2. **static** — fixed at acquisition: customer_id/id, region, country, province, state,
+       city, district, zip/postcode/postal, industry, sector, gender/sex, birth/dob,
+       founded/established, signup/register(ed)/registration, first, join(ed),
+       acquisition/acquired, source, ownership, legal, type, nationality, language.
+    3. **dynamic** — changes over the relationship: status, credit, payment, term(s), contact,
+       phone, email/mail, address, manager, rep, owner, tier, grade, level, segment, discount,
+       limit, rating, contract, employees, size, stage, active, churned, vip, flag, channel.
+    4. Otherwise **dynamic** (``why = "default"``): an unknown attribute is assumed changeable,
+       so that it is never used as a fixed covariate by mistake.
+
+    Override any tag with ``read_customers(..., field_types={name: kind})``.
+
+    Examples
+    --------
+    >>> infer_field_type("Region")
+    ('static', 'rule: region')
+    >>> infer_field_type("credit_terms_days")
+    ('dynamic', 'rule: credit')
+    >>> infer_field_type("avg_monthly_volume")
+    ('system-generated', 'rule: volume')
+    """
+    words = _name_tokens(name)
+    for kind, keywords in _FIELD_RULES:
+        for keyword in keywords:
+            if re.search(rf"_{re.escape(keyword)}s?_", words):
+                return kind, f"rule: {keyword}"
+    return "dynamic", "default"
+
+
+def read_customers(
+    source: str | os.PathLike | pd.DataFrame,
+    *,
+    columns: Mapping[str, str] | None = None,
+    field_types: Mapping[str, str] | None = None,
+    date_format: str | None = None,
+    encoding: str | None = None,
+    sep: str | None = None,
+    sheet: str | int | None = None,
+) -> CustomerTable:
+    """Read customer attributes, one row per customer, and tag each field.
+
+    Parameters
+    ----------
+    source : path or DataFrame
+        CSV / delimited text, Parquet or a DataFrame with a ``customer_id`` column.
+    columns : mapping, optional
+        ``{name_in_file: new_name}``; use it at least to map the id column onto ``customer_id``.
+    field_types : mapping, optional
+        ``{field: "static" | "dynamic" | "system-generated"}`` overriding the name rules of
+        :func:`infer_field_type` (static: id, region, industry, signup/first dates…; dynamic:
+        status, credit and payment terms, contact…; system-generated: volumes, amounts,
+        averages, counts…; unknown names default to dynamic).
+    date_format : str, optional
+        ``strptime`` format for fields whose name ends in ``date`` (or is ``since``/``*_at``);
+        default YYYYMMDD or ISO 8601.
+    encoding, sep, sheet
+        As in :func:`read_transactions` (encodings detected, Excel sheets by name or index).
+
+    Returns
+    -------
+    CustomerTable
+        ``.frame`` indexed by ``customer_id``; ``.field_types``; ``.rejected``; ``.summary()``.
+
+    Notes
+    -----
+    Rejected with a reason: empty rows, a missing ``customer_id``, a duplicate ``customer_id``
+    (every occurrence after the first; the first is kept), and a non-empty unparseable value in a
+    date field. Numeric-looking text columns (every non-missing value parses) become float64.
+    """
+    table = _read_raw(source, encoding=encoding, sep=sep, sheet=sheet, kind="customer table")
+    raw, name = table.frame, table.name
+    n_read = len(raw)
+    cols = [str(c).strip() for c in raw.columns]
+    raw.columns = cols
+    columns = dict(columns or {})
+    unknown = [c for c in columns if c not in cols]
+    if unknown:
+        raise DataError(
+            f"{name}: columns= names {unknown} that are not in the file. Found columns: "
+            f"{_quote_list(cols)}. Fix: use the file's own column names as the keys."
+        )
+    renamed = [columns.get(c, c) for c in cols]
+    if "customer_id" not in renamed:
+        lower = {c.lower(): c for c in cols}
+        if "customer_id" in lower and lower["customer_id"] not in columns:
+            renamed[cols.index(lower["customer_id"])] = "customer_id"
+    if "customer_id" not in renamed:
+        guess = _guess_mapping(cols, ("customer_id",))
+        hint = ",".join(f"{k}={v}" for k, v in guess.items()) or "YOURID=customer_id"
+        raise DataError(
+            f"{name}: missing required column 'customer_id'. Found columns: "
+            f"{_quote_list(cols)}. Fix: pass columns={{'{next(iter(guess), 'YOURID')}': "
+            f"'customer_id'}} (CLI: --columns {hint})."
+        )
+    if len(set(renamed)) != len(renamed):
+        dup = sorted({c for c in renamed if renamed.count(c) > 1})
+        raise DataError(
+            f"{name}: after renaming, column names {dup} occur twice. Fix: map only one file "
+            "column onto each name."
+        )
+    data = raw.copy()
+    data.columns = renamed
+
+    given = dict(field_types or {})
+    bad = {k: v for k, v in given.items() if v not in _FIELD_KINDS}
+    if bad:
+        raise DataError(
+            f"{name}: field_types {bad} uses unknown kinds. Fix: use one of "
+            f"{', '.join(_FIELD_KINDS)}."
+        )
+    absent = [k for k in given if k not in renamed]
+    if absent:
+        raise DataError(
+            f"{name}: field_types names {absent} that are not columns. Found: "
+            f"{_quote_list(renamed)}."
+        )
+
+    id_col = data["customer_id"]
+    id_text = _normalize_ids(_arrow_text(id_col))[0] if _is_textlike(id_col) else None
+    ids_missing = _missing_mask(id_col, id_text)
+    ids = _parse_ids(id_col, id_text)  # same normalization as transactions: the keys join
+    checks: list[tuple[str, np.ndarray]] = [("empty row", _empty_row_mask(raw, ids_missing))]
+    if table.has_nul:
+        checks.append(("NUL byte", _nul_mask(raw)))
+    for reason in sorted(set(table.problems.values())):
+        rows = [r for r, why in table.problems.items() if why == reason]
+        mask = np.zeros(n_read, dtype=bool)
+        mask[rows] = True
+        checks.append((reason, mask))
+    if id_text is not None:
+        checks.append(("summary row", _summary_mask(id_text)))
+    checks.append(("missing customer_id", ids_missing))
+    out: dict[str, pd.Series] = {}
+    for col in renamed:
+        if col == "customer_id":
+            continue
+        s = data[col]
+        miss = _missing_mask(s)
+        if _is_date_field(col):
+            parsed = _parse_dates(s, date_format, miss)
+            checks.append((f"unparseable {col}", ~miss & parsed.isna().to_numpy()))
+            out[col] = parsed
+        elif _is_textlike(s):
+            as_num = _parse_numbers(s, miss)
+            if (~miss & as_num.isna().to_numpy()).any() or miss.all():
+                out[col] = _parse_text(s, miss)
+            else:
+                out[col] = as_num
+        else:
+            out[col] = s.reset_index(drop=True)
+    # Duplicates among the otherwise acceptable rows: keep the first, reject the rest.
+    ok_so_far = _first_reason(checks, n_read) < 0
+    dup = np.zeros(n_read, dtype=bool)
+    dup[ok_so_far] = ids[ok_so_far].duplicated(keep="first").to_numpy()
+    checks.append(("duplicate customer_id", dup))
+    code = _first_reason(checks, n_read)
+    accepted = code < 0
+
+    frame = pd.DataFrame(out, index=pd.RangeIndex(n_read)).loc[accepted]
+    frame.index = pd.Index(ids[accepted].to_numpy(), name="customer_id", dtype="str")
+    rejected = _rejected_frame(raw, code, checks, first_row=table.first_row)
+    if len(frame) == 0:
+        raise DataError(
+            f"{name}: no row was accepted ({n_read:,} read, all rejected: "
+            f"{_reason_text(rejected)}; first rejected data rows: {_first_rows(rejected)}). "
+            "Fix: check the customer_id column."
+        )
+    kinds, why = {}, {}
+    for col in ["customer_id", *frame.columns]:
+        if col in given:
+            kinds[col], why[col] = given[col], "given"
+        else:
+            kinds[col], why[col] = infer_field_type(col)
+    return CustomerTable(frame, kinds, why, rejected, source=name, n_read=n_read)
+
+
+def _is_date_field(name: str) -> bool:
+    lowered = name.lower()
+    return lowered.endswith("date") or lowered.endswith("_at") or lowered in ("since", "dob")

@@ -1,7 +1,7 @@
 """Benchmark: fit + score the classification index on 1 M customers × 12 indicators.
 
 Target (issue 3): ≤ 2 s for method="pc", rotation="varimax" (fit includes KMO, Bartlett and
-parallel analysis with 20 simulations; scoring = factor scores + composite).
+parallel analysis with the default 100 simulations; scoring = factor scores + composite).
 Run: .venv/bin/python benchmarks/index.py [--customers N] [--repeat R]
 """
 

@@ -41,7 +41,9 @@ def test_bundled_configs_carry_comments():
     from importlib import resources
 
     for name in available_configs():
-        text = (resources.files("crmresearch") / "configs" / f"{name}.yaml").read_text("utf-8")
+        text = (resources.files("crmresearch.features") / "configs" / f"{name}.yaml").read_text(
+            "utf-8"
+        )
         comments = [line for line in text.splitlines() if line.lstrip().startswith("#")]
         assert len(comments) >= 8, name
 

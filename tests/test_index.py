@@ -501,7 +501,7 @@ def test_good_data_warns_nothing():
     strict=True,
     reason="factor_analyzer 0.5.1 FactorAnalyzer.fit calls sklearn check_array(force_all_finite=) "
     "(removed in scikit-learn 1.8). If this XPASSes, upstream fixed: remove the workaround in "
-    "crmresearch/index.py ('factor_analyzer compatibility') and use FactorAnalyzer.fit.",
+    "crmresearch/index/_factor_analyzer.py and use FactorAnalyzer.fit.",
 )
 def test_upstream_factor_analyzer_fit_still_broken():
     X, _ = planted(n=200)
@@ -510,7 +510,7 @@ def test_upstream_factor_analyzer_fit_still_broken():
 
 
 def test_warns_when_extraction_does_not_converge(monkeypatch):
-    import crmresearch.index as index_module
+    import crmresearch.index.extraction as index_module
 
     real = index_module._extract_common
 

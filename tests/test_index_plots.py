@@ -22,7 +22,7 @@ def _fitted():
 
 def test_scree_has_eigenvalues_parallel_line_and_title():
     idx, _ = _fitted()
-    fig = plots.scree(idx)
+    fig = idx.plot_scree()
     ax = fig.axes[0]
     lines = {line.get_label(): line for line in ax.get_lines()}
     observed = lines["observed eigenvalues"].get_ydata()
@@ -36,7 +36,7 @@ def test_scree_has_eigenvalues_parallel_line_and_title():
 
 def test_loadings_heatmap_shows_sorted_loadings():
     idx, _ = _fitted()
-    fig = plots.loadings_heatmap(idx)
+    fig = idx.plot_loadings()
     ax = fig.axes[0]
     data = ax.images[0].get_array()
     table = idx.loadings_table(blank=None).drop(columns="h2")

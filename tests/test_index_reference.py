@@ -21,11 +21,11 @@ from scipy.optimize import linear_sum_assignment
 
 from crmresearch.index import (
     ClassificationIndex,
-    _varimax,
     bartlett_sphericity,
     kmo,
     parallel_analysis,
 )
+from crmresearch.index.rotation import _varimax
 
 pytestmark = pytest.mark.r_reference
 

@@ -119,10 +119,14 @@ def test_pseudonymized_list_by_default(world):
     assert not set(r1.neglected.index) & set(r3.neglected.index)
     assert set(raw.neglected.index) <= set(index_values.index)
     assert len(raw.neglected) == raw.groups.loc["neglected_core", "customers"]
-    # the pseudonym is sha256(salt:id) of the raw id in the same row order
+    # the pseudonym is the keyed HMAC-SHA256 of the raw id (key = the secret), same row order
     import hashlib
+    import hmac
 
-    expected = [hashlib.sha256(f"s1:{i}".encode()).hexdigest()[:16] for i in raw.neglected.index]
+    expected = [
+        "C-" + hmac.new(b"s1", str(i).encode(), hashlib.sha256).hexdigest()[:10]
+        for i in raw.neglected.index
+    ]
     assert list(r1.neglected.index) == expected
     assert (raw.neglected["volume_tier"] != "A").all()
     d = r1.to_dict(include_list=True)

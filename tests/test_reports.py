@@ -15,6 +15,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from crmresearch import reports
 from crmresearch.cli.report import params_for, parse_assignments
 from crmresearch.errors import DataError
+from crmresearch.reports import runner
 
 PARAMS_CELL = """\
 n_rows = 30  # rows in the table
@@ -41,15 +42,15 @@ def make_tiny(path: Path) -> Path:
         new_code_cell(PARAMS_CELL, metadata={"tags": ["parameters"]}),
         new_code_cell(
             "import sys, warnings\nimport numpy as np, pandas as pd\n"
-            "import matplotlib.pyplot as plt\nfrom crmresearch import present"
+            "import matplotlib.pyplot as plt\nfrom crmresearch import _format\nfrom crmresearch.reports import display as present"
         ),
         new_markdown_cell("## Executive summary"),
         new_code_cell(
             "values = np.random.default_rng(seed).normal(size=n_rows) * scale\n"
             "warnings.warn('WARNING-MUST-NOT-SHOW')\n"
             "print('STDERR-MUST-NOT-SHOW', file=sys.stderr)\n"
-            "present.executive_summary([('Rows', present.fmt_int(n_rows)), "
-            "('Mean', present.fmt_num(values.mean()))], [f'The mean is {values.mean():.2f}.'], "
+            "present.executive_summary([('Rows', _format.fmt_int(n_rows)), "
+            "('Mean', _format.fmt_num(values.mean()))], [f'The mean is {values.mean():.2f}.'], "
             "{'n_rows': n_rows, 'mean': values.mean(), 'kernel_python': sys.executable})"
         ),
         new_markdown_cell('<div class="crm-pagebreak"></div>\n\n## Section A: table'),
@@ -168,7 +169,7 @@ def test_parameter_errors_before_kernel(tiny, tmp_path, monkeypatch, params, err
     def no_kernel(*args, **kwargs):
         raise AssertionError("a kernel was started for bad parameters")
 
-    monkeypatch.setattr(reports, "_execute", no_kernel)
+    monkeypatch.setattr(runner, "_execute", no_kernel)
     with pytest.raises(error, match=match):
         reports.run("tiny", params, tmp_path, notebook=tiny, progress=False)
     assert list(tmp_path.iterdir()) == []
@@ -237,13 +238,13 @@ def test_chromium_writes_pdf(tmp_path, monkeypatch):
 
 
 def test_chromium_missing_is_a_parameter_error(tiny, tmp_path, monkeypatch):
-    monkeypatch.setattr(reports, "find_chromium", lambda: None)
+    monkeypatch.setattr(runner, "find_chromium", lambda: None)
     with pytest.raises(ValueError, match="no chromium executable"):
         reports.run("tiny", {}, tmp_path / "out", pdf_engine="chromium", notebook=tiny)
     assert not (tmp_path / "out").exists()
 
 
-# ------------------------------------------------------------------ report wording (present.py)
+# ------------------------------------------------------------------ report wording (reports.sections, display)
 
 
 @pytest.mark.parametrize(
@@ -255,14 +256,14 @@ def test_chromium_missing_is_a_parameter_error(tiny, tmp_path, monkeypatch):
     ],
 )
 def test_odds_ratio_interpretation_follows_ci(ci, expected):
-    from crmresearch.present import odds_ratio_interpretation
+    from crmresearch.reports.sections.core_customer_loss import odds_ratio_interpretation
 
     text = odds_ratio_interpretation(ci, "A")
     assert expected in text and "tier A" in text
 
 
 def test_typography_nbsp_percent_and_minus():
-    from crmresearch import present as P
+    from crmresearch import _format as P
 
     assert P.fmt_pct(0.661) == "66.1\u00a0%"
     assert P.fmt_pct(-0.012) == "\u22121.2\u00a0%"
@@ -274,7 +275,7 @@ def test_typography_nbsp_percent_and_minus():
 
 
 def test_manifest_parameter_words():
-    from crmresearch.present import _param_text
+    from crmresearch.reports.display import _param_text
 
     assert _param_text("tier_shares", [0.05, 0.15, 0.8], {}) == "5\u00a0% / 15\u00a0% / 80\u00a0%"
     assert _param_text("columns", {}, {}) == "none"
@@ -285,7 +286,7 @@ def test_manifest_parameter_words():
 
 def test_profile_labels_carry_units():
     from crmresearch.features import INDICATORS
-    from crmresearch.present import label_with_unit
+    from crmresearch.reports.labels import label_with_unit
 
     assert label_with_unit("recency_days") == f"{INDICATORS['recency_days'].label_en} (days)"
     assert label_with_unit("frequency") == "Frequency (orders)"  # unit not repeated

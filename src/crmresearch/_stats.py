@@ -49,3 +49,31 @@ def wilson_ci(count: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
     return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def lorenz_points(x) -> tuple[np.ndarray, np.ndarray]:
+    """Lorenz curve of non-negative values: (customer share, value share), poorest first.
+
+    ``L(i/n) = Σ_{k≤i} x_(k) / Σ x`` for ``i = 0..n`` with ``x_(1) ≤ … ≤ x_(n)``; all-zero values
+    give the equality line. No input checks (callers validate). R: ``ineq::Lc(x)``.
+    """
+    x = np.sort(np.asarray(x, dtype=float))
+    n = len(x)
+    total = x.sum()
+    cum = np.concatenate([[0.0], np.cumsum(x)])
+    share = cum / total if total > 0 else np.linspace(0, 1, n + 1)
+    return np.arange(n + 1) / n, share
+
+
+def gini_coefficient(x) -> float:
+    """Population Gini of non-negative values: ``2 Σ i x_(i) / (n Σ x) − (n + 1) / n``.
+
+    All-zero values give 0. No input checks (callers validate). R: ``ineq::Gini(x, corr = FALSE)``.
+    """
+    x = np.sort(np.asarray(x, dtype=float))
+    n = len(x)
+    total = x.sum()
+    if n == 0 or total == 0:
+        return 0.0
+    i = np.arange(1, n + 1)
+    return float(2.0 * (i * x).sum() / (n * total) - (n + 1.0) / n)

@@ -3,29 +3,36 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
 import pandas as pd
 
+# 05.01.2024, 5/1/24, 05-01-2024: January 5 in some countries, May 1 in others.
+_DAY_FIRST_OR_MONTH_FIRST = re.compile(r"^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$")
+
 
 def date_type(option: str):
-    """An argparse ``type=`` for a calendar date: ``--OPTION: 'x' is not a date (use YYYY-MM-DD)``.
+    """An argparse ``type=`` for a calendar date, ISO 8601 only (YYYY-MM-DD or YYYYMMDD).
 
-    Returns a ``pd.Timestamp`` at midnight. A time of day is refused: the windows are whole days.
+    Returns a ``pd.Timestamp`` at midnight. Ambiguous forms such as 05.01.2024 (January 5 or
+    May 1?) and times of day are refused with a message naming the option.
     """
+    from crmresearch.errors import DataError
+    from crmresearch.study import iso_date
 
     def parse(text: str) -> pd.Timestamp:
-        bad = argparse.ArgumentTypeError(f"{option}: {text!r} is not a date (use YYYY-MM-DD)")
         try:
-            value = pd.Timestamp(text)
-        except (ValueError, TypeError, OverflowError):
-            raise bad from None
-        if value is pd.NaT or pd.isna(value) or value != value.normalize():
-            raise bad
-        if value.tzinfo is not None:
-            raise bad
-        return value
+            return pd.Timestamp(iso_date(text, option))
+        except DataError:
+            message = f"{option}: {text!r} is not a date (use YYYY-MM-DD)"
+            if _DAY_FIRST_OR_MONTH_FIRST.match(text.strip()):
+                message = (
+                    f"{option}: {text!r} is ambiguous (day or month first?); "
+                    "give the date as YYYY-MM-DD"
+                )
+            raise argparse.ArgumentTypeError(message) from None
 
     parse.__name__ = "date"  # argparse names the type in some messages
     return parse
@@ -123,37 +130,72 @@ def add_log_options(parser: argparse.ArgumentParser, *, synthetic: bool = True) 
         parser.add_argument("--seed", type=int, default=0, help="seed for 'synthetic'")
 
 
-def load_log(source: str, args: argparse.Namespace, *, command: str, report_rejected: bool = True):
-    """'cdnow' (bundled), 'synthetic' (when the command offers it) or a validated file.
+def load_data(source: str, args: argparse.Namespace, *, command: str, report_rejected: bool = True):
+    """The :class:`crmresearch.study.Source` of ``source``: 'cdnow' (bundled), 'synthetic' (when
+    the command offers it) or a validated file, read with the options of :func:`add_log_options`.
 
-    Uses the options added by :func:`add_log_options`. A file of 100 MB or more is announced on
-    stderr (reading takes a while); rejected rows are counted on stdout, never dropped silently.
+    A file of 100 MB or more is announced on stderr (reading takes a while); rejected rows are
+    counted on stdout, never dropped silently.
     """
+    from crmresearch.data import parse_column_mapping
+    from crmresearch.study import load_source
+
     key = str(source).lower()
-    if key == "cdnow":
-        from crmresearch.datasets import load_cdnow
-
-        return load_cdnow()
-    if key == "synthetic" and hasattr(args, "customers"):
-        from crmresearch.datasets import make_crm_data
-
-        return make_crm_data(n_customers=args.customers, seed=args.seed).transactions
-    from crmresearch.data import parse_column_mapping, read_transactions
-
-    _announce_if_large(source, command)
-    log = read_transactions(
-        source,
-        columns=parse_column_mapping(args.columns),
-        date_format=args.date_format,
-        encoding=args.encoding,
-        sep="\t" if args.sep in ("\\t", "tab") else args.sep,
+    if key == "synthetic" and not hasattr(args, "customers"):
+        key = source  # a command without the generator's options reads a file of that name
+    if key not in ("cdnow", "synthetic"):
+        _announce_if_large(source, command)
+    loaded = load_source(
+        key if key in ("cdnow", "synthetic") else source,
+        columns=parse_column_mapping(getattr(args, "columns", None)),
+        date_format=getattr(args, "date_format", None),
+        n_customers=getattr(args, "customers", 5000),
+        seed=getattr(args, "seed", 0),
+        encoding=getattr(args, "encoding", None),
+        sep="\t" if getattr(args, "sep", None) in ("\\t", "tab") else getattr(args, "sep", None),
     )
+    log = loaded.log
     if report_rejected and log.n_rejected:
         print(
             f"{log.n_rejected:,} of {log.n_read:,} rows rejected by validation "
             "(see `crmresearch validate --rejected FILE`)"
         )
-    return log
+    return loaded
+
+
+def read_features_table(path: str | Path, *, require_id: bool = True) -> pd.DataFrame:
+    """A features table written by ``crmresearch features`` (.parquet or .csv), indexed by
+    ``customer_id`` as text (leading zeros kept), one row per customer. Without ``require_id`` a
+    table lacking ``customer_id`` is numbered by row."""
+    from crmresearch.errors import DataError
+
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(
+            f"features file {path} not found; create it with "
+            "`crmresearch features LOG --end DATE --out FILE`"
+        )
+    suffix = p.suffix.lower()
+    if suffix == ".parquet":
+        frame = pd.read_parquet(p)
+    elif suffix == ".csv":
+        frame = pd.read_csv(p, dtype={"customer_id": "str"})
+    else:
+        raise DataError(
+            f"features file {path}: unsupported suffix {suffix!r}; use .parquet or .csv"
+        )
+    if "customer_id" in frame.columns:
+        frame = frame.set_index("customer_id")
+    if frame.index.name != "customer_id" and (
+        require_id or not isinstance(frame.index, pd.RangeIndex)
+    ):
+        raise DataError(f"features file {path}: no customer_id column or index")
+    frame.index = frame.index.astype("str")
+    frame.index.name = "customer_id"
+    if frame.index.has_duplicates:
+        dup = frame.index[frame.index.duplicated()][:5].tolist()
+        raise DataError(f"{path}: customer_id repeated (e.g. {dup}); one row per customer needed")
+    return frame
 
 
 def _announce_if_large(path: str, command: str, threshold_mb: float = 100.0) -> None:

@@ -16,16 +16,11 @@ from crmresearch.cli._args import (
     add_log_options,
     check_order,
     date_type,
-    load_log,
+    load_data,
     one_line_errors,
 )
-from crmresearch.features import (
-    INDICATORS,
-    available_configs,
-    customer_features,
-    describe_features,
-    load_config,
-)
+from crmresearch.features import INDICATORS, available_configs, describe_features, load_config
+from crmresearch.study import Source, Study, StudyParams
 
 HELP = "compute customer indicators (RFM, tenure, regularity, profit, credit, ...) for a window"
 
@@ -83,10 +78,11 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def _load(args: argparse.Namespace):
+def _source(args: argparse.Namespace) -> Source:
     if args.direct and args.path.lower() not in ("cdnow", "synthetic"):
-        return Path(args.path)  # DuckDB scans the file itself
-    return load_log(args.path, args, command="features")
+        # DuckDB scans the file itself (out of core); rows are not validated one by one.
+        return Source(Path(args.path).name, Path(args.path), path=args.path)
+    return load_data(args.path, args, command="features")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -94,25 +90,29 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("give either --indicators or --config, not both")
     indicators = None
     if args.indicators:
-        indicators = [s.strip() for s in args.indicators.split(",") if s.strip()]
+        indicators = tuple(s.strip() for s in args.indicators.split(",") if s.strip())
     if Path(args.out).suffix.lower() not in (".parquet", ".csv"):
         raise ValueError(f"--out {args.out}: use a .parquet or .csv file name")
     check_order(("--start", args.start), ("--end", args.end))
     config = load_config(args.config) if args.config else None
     t0 = time.perf_counter()
     print(f"reading {args.path} ...", file=sys.stderr)
-    log = _load(args)
+    params = StudyParams(
+        calibration_start=f"{args.start:%Y-%m-%d}" if args.start is not None else "",
+        calibration_end=f"{args.end:%Y-%m-%d}",
+        indicators=indicators,
+        seed=args.seed,
+    )
+    study = Study(_source(args), params, require_holdout=False)
     print("aggregating in DuckDB ...", file=sys.stderr)
+    features = study.features
     if config is not None:
         # The config's indicators are wanted, not demanded: missing columns skip, not fail.
-        wanted = customer_features(log, start=args.start, end=args.end)
-        keep = [c for c in wanted.columns if c in config.indicators]
-        skipped = {k: v for k, v in wanted.attrs["skipped"].items() if k in config.indicators}
-        attrs = {**wanted.attrs, "skipped": skipped}
-        features = wanted[keep]
+        keep = [c for c in features.columns if c in config.indicators]
+        skipped = {k: v for k, v in features.attrs["skipped"].items() if k in config.indicators}
+        attrs = {**features.attrs, "skipped": skipped}
+        features = features[keep]
         features.attrs = attrs
-    else:
-        features = customer_features(log, start=args.start, end=args.end, indicators=indicators)
     elapsed = time.perf_counter() - t0
     write_frame(args.out, features)
     window = features.attrs["window"]

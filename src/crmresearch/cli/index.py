@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from pathlib import Path
 
-import pandas as pd
-
-from crmresearch.cli._args import HelpFormatter, one_line_errors
+from crmresearch.cli._args import HelpFormatter, one_line_errors, read_features_table
 from crmresearch.errors import DataError
 
 HELP = "fit the factor-analytic customer classification index on a features table"
@@ -92,71 +89,13 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def read_features(path: str | Path) -> pd.DataFrame:
-    """A features table written by `crmresearch features` (customer_id as index)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such features file")
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        frame = pd.read_parquet(path)
-    elif suffix == ".csv":
-        frame = pd.read_csv(path)
-    else:
-        raise DataError(f"{path}: unsupported suffix {suffix!r}; use .parquet or .csv")
-    if "customer_id" in frame.columns:
-        frame = frame.set_index("customer_id")
-    frame.index = frame.index.astype(str)
-    if frame.index.has_duplicates:
-        dup = frame.index[frame.index.duplicated()][:5].tolist()
-        raise DataError(f"{path}: customer_id repeated (e.g. {dup}); one row per customer needed")
-    return frame
-
-
-def fill_undefined(frame: pd.DataFrame, fill: dict[str, float]) -> tuple[pd.DataFrame, dict]:
-    """Replace NaN by the index system's documented values; return the counts replaced."""
-    counts = {}
-    out = frame.copy()
-    for col, value in fill.items():
-        if col in out.columns and out[col].isna().any():
-            counts[col] = int(out[col].isna().sum())
-            out[col] = out[col].fillna(value)
-    return out, counts
-
-
-def parse_n_factors(text: str):
-    text = str(text).strip().lower()
-    if text in ("kaiser", "parallel"):
-        return text
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(
-            f"--n-factors {text!r}: use a number, 'kaiser', 'parallel' or a share like 0.8"
-        ) from None
-    return value
-
-
-def scores_frame(index, X: pd.DataFrame) -> pd.DataFrame:
-    """Factor scores, the composite and its 0–100 version, one row per customer."""
-    scores = index.transform(X)
-    scores["composite"] = index.composite(X)
-    scores["composite_0_100"] = index.composite(X, scale="0-100")
-    scores.index.name = "customer_id"
-    return scores
-
-
 def run(args: argparse.Namespace) -> int:
     from crmresearch._io import write_frame
     from crmresearch.features import load_config
-    from crmresearch.index import ClassificationIndex
+    from crmresearch.study import Study, parse_n_factors
 
     config = load_config(args.config)
-    features = read_features(args.features)
+    features = read_features_table(args.features, require_id=False)
     present = [c for c in config.indicators if c in features.columns]
     absent = [c for c in config.indicators if c not in features.columns]
     if len(present) < 3:
@@ -168,30 +107,32 @@ def run(args: argparse.Namespace) -> int:
             f"{found}. Need at least 3: compute them with `crmresearch features LOG --config "
             f"{config.name} --end DATE --out FILE`"
         )
-    X, filled = fill_undefined(features[present].astype("float64"), config.fill)
-    index = ClassificationIndex(
-        n_factors=parse_n_factors(args.n_factors),
-        method=args.method,
-        rotation=None if args.rotation == "none" else args.rotation,
-        score_method=args.score_method,
-        weights=args.weights,
-        log_transform=[c for c in config.log_transform if c in present],
-        missing=args.missing,
-        seed=args.seed,
-        varimax=args.varimax,
+    try:
+        n_factors = parse_n_factors(args.n_factors.strip().lower())
+    except ValueError:
+        raise ValueError(
+            f"--n-factors {args.n_factors!r}: use a number, 'kaiser', 'parallel' or a share like 0.8"
+        ) from None
+    # A bundled system is saved by name, a YAML file by its path: `score` reloads it from there.
+    config_ref = (
+        args.config if Path(args.config).suffix.lower() in (".yaml", ".yml") else config.name
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # printed once, in the summary
-        index.fit(X)
+    study = Study.from_features(
+        features, index_config=config_ref, method=args.method, rotation=args.rotation,
+        n_factors=n_factors, score_method=args.score_method, weights=args.weights,
+        missing=args.missing, varimax=args.varimax, seed=args.seed,
+    )  # fmt: skip
+    index = study.index
+    X = study.index_input
     index.meta_ = {
-        "config": config.name,
-        "features": str(args.features),
+        "config": config_ref,
+        "features": Path(args.features).name,
         "fill": {c: v for c, v in config.fill.items() if c in present},
     }
     print(f"index system: {config.name} ({len(present)} indicators in {args.features})")
     if absent:
         print(f"not in the table (skipped): {', '.join(absent)}")
-    for col, n in filled.items():
+    for col, n in X.attrs.get("filled", {}).items():
         print(f"filled: {col} undefined for {n:,} customers -> {config.fill[col]:g}")
     print()
     print(index.summary())
@@ -199,9 +140,7 @@ def run(args: argparse.Namespace) -> int:
     index.save(args.out)
     print(f"wrote {args.out}")
     if args.scores:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            scores = scores_frame(index, X)
+        scores = study.scores()
         write_frame(args.scores, scores)
         missing = int(scores["composite"].isna().sum())
         print(

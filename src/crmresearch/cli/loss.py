@@ -8,8 +8,6 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
-
 from crmresearch._io import write_frame, write_json
 from crmresearch.cli._args import (
     HelpFormatter,
@@ -17,9 +15,10 @@ from crmresearch.cli._args import (
     check_order,
     date_type,
     index_file,
-    load_log,
+    load_data,
     one_line_errors,
 )
+from crmresearch.study import Study, StudyParams
 
 HELP = "potential core-customer loss: valuable customers the volume tiers neglect, and their churn"
 
@@ -42,14 +41,16 @@ def register(subparsers) -> None:
     one_line_errors(parser)
     parser.add_argument("log", metavar="LOG", help="transaction file, 'cdnow' or 'synthetic'")
     parser.add_argument("--calibration-end", type=date_type("--calibration-end"),
-                        required=True, metavar="DATE",
-                        help="last day of the calibration window (inclusive)")  # fmt: skip
+                        default=None, metavar="DATE",
+                        help="last day of the calibration window (inclusive); required for a "
+                        "log file (cdnow: 1997-09-30; synthetic: the planted date)")  # fmt: skip
     parser.add_argument("--calibration-start", type=date_type("--calibration-start"),
                         default=None, metavar="DATE",
                         help="first day of the calibration window; none = start of the log")  # fmt: skip
     parser.add_argument("--holdout-end", type=date_type("--holdout-end"),
-                        required=True, metavar="DATE",
-                        help="last day of the holdout window (inclusive)")  # fmt: skip
+                        default=None, metavar="DATE",
+                        help="last day of the holdout window (inclusive); required for a log "
+                        "file (cdnow: 1998-06-30; synthetic: the planted date)")  # fmt: skip
     parser.add_argument("--holdout-start", type=date_type("--holdout-start"),
                         default=None, metavar="DATE",
                         help="first day of the holdout; none = the day after calibration end")  # fmt: skip
@@ -61,8 +62,8 @@ def register(subparsers) -> None:
                         help="share of customers that are core by the index")  # fmt: skip
     parser.add_argument("--volume-shares", default="0.05,0.15,0.80", metavar="A,B,C",
                         help="ABC customer shares of the volume tiers")  # fmt: skip
-    parser.add_argument("--top-tiers", default="A", metavar="T1,T2",
-                        help="volume tiers that get core treatment")  # fmt: skip
+    parser.add_argument("--top-tiers", default=None, metavar="T1,T2",
+                        help="volume tiers that get core treatment (default: the top tier)")  # fmt: skip
     parser.add_argument("--out", required=True, metavar="FILE.json", help="result (JSON)")
     parser.add_argument("--list", default=None, metavar="FILE",
                         help="also write the neglected-core list (.csv or .parquet)")  # fmt: skip
@@ -76,61 +77,42 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def index_input(features: pd.DataFrame, index, config) -> pd.DataFrame:
-    """The matrix a fitted index scores: the config's preparation (fills, log transforms).
+def study_params(args: argparse.Namespace) -> StudyParams:
+    """The study's parameters from the command line (anything not given: the Study's default,
+    the same as the reports')."""
 
-    An index that log-transforms by itself (fitted with ``log_transform=``) gets the filled but
-    untransformed indicators instead, so that nothing is logged twice.
-    """
-    from crmresearch.features import apply_config, load_config
+    def day(value):
+        return f"{value:%Y-%m-%d}" if value is not None else ""
 
-    cfg = load_config(config) if isinstance(config, (str, os.PathLike)) else config
-    if index is not None and getattr(index, "log_columns_", None):
-        X = features[[c for c in index.columns_ if c in features.columns]].astype("float64")
-        return X.fillna({c: v for c, v in cfg.fill.items() if c in X.columns})
-    return apply_config(features, cfg)
+    return StudyParams(
+        calibration_start=day(args.calibration_start),
+        calibration_end=day(args.calibration_end),
+        holdout_start=day(args.holdout_start),
+        holdout_end=day(args.holdout_end),
+        index_config=args.config,
+        tier_shares=tuple(float(s) for s in args.volume_shares.split(",")),
+        seed=args.seed,
+    )
 
 
-def compute(log, *, calibration_end, holdout_end, calibration_start=None, holdout_start=None,
-            index=None, config="ecommerce", core_share=0.2, volume_shares=(0.05, 0.15, 0.80),
-            top_tiers=("A",), pseudonymize=True, salt=None):  # fmt: skip
-    """Features -> index composite -> volume ABC -> outcomes -> potential_core_loss."""
-    from crmresearch.features import apply_config, customer_features, holdout_outcomes
-    from crmresearch.index import ClassificationIndex
+def compute(study: Study, *, core_share: float = 0.2, top_tiers=None, pseudonymize=True,
+            salt=None):  # fmt: skip
+    """``loss.potential_core_loss`` on the study's composite, volume tiers and outcomes (the
+    same call the core-customer-loss report makes); returns the result and the run's facts."""
     from crmresearch.loss import potential_core_loss
-    from crmresearch.tiers import abc
 
-    cal_end = pd.Timestamp(calibration_end)
-    hold_start = (pd.Timestamp(holdout_start) if holdout_start is not None
-                  else cal_end + pd.Timedelta(days=1))  # fmt: skip
-    if hold_start <= cal_end:
-        raise ValueError(
-            f"holdout start {hold_start.date()} must be after calibration end {cal_end.date()}"
-        )
     print("calibration indicators ...", file=sys.stderr)
-    features = customer_features(log, start=calibration_start, end=cal_end)
-    if index is None:
-        X = apply_config(features, config)
-        print(f"fitting the classification index on {X.shape[1]} indicators ...", file=sys.stderr)
-        idx = ClassificationIndex(missing="listwise").fit(X)
-    else:
-        idx = ClassificationIndex.load(index) if isinstance(index, (str, os.PathLike)) else index
-        X = index_input(features, idx, config)
-    composite = idx.composite(X)
-    volume = abc(features["monetary"], shares=volume_shares)
+    features = study.features
+    print("classification index ...", file=sys.stderr)
+    composite = study.composite
     print("holdout outcomes ...", file=sys.stderr)
-    outcomes = holdout_outcomes(log, start=hold_start, end=holdout_end, customers=features.index)
     result = potential_core_loss(
-        composite, volume, outcomes, core_share=core_share, top_volume_tiers=top_tiers,
+        composite, study.volume_tiers, study.outcomes, core_share=core_share,
+        top_volume_tiers=tuple(top_tiers) if top_tiers else (study.top_tier,),
         revenue_before=features["monetary"], pseudonymize=pseudonymize, salt=salt,
     )  # fmt: skip
-    windows = {
-        "calibration": {"start": features.attrs.get("window", {}).get("start"),
-                        "end": f"{cal_end:%Y-%m-%d}"},
-        "holdout": {"start": f"{hold_start:%Y-%m-%d}",
-                    "end": f"{pd.Timestamp(holdout_end):%Y-%m-%d}"},
-    }  # fmt: skip
-    return result, {"windows": windows, "volume_rule": volume.attrs["rule"],
+    X = study.index_input
+    return result, {"windows": study.windows(), "volume_rule": study.volume_tiers.attrs["rule"],
                     "index_indicators": list(X.columns), "config": X.attrs.get("config")}  # fmt: skip
 
 
@@ -161,26 +143,32 @@ def check_windows(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from crmresearch.index import ClassificationIndex
+
     if Path(args.out).suffix.lower() != ".json":
         raise ValueError(f"--out {args.out}: use a .json file name")
     if args.list and Path(args.list).suffix.lower() not in (".csv", ".parquet"):
         raise ValueError(f"--list {args.list}: use a .csv or .parquet file name")
     check_windows(args)
-    shares = tuple(float(s) for s in args.volume_shares.split(","))
-    tops = tuple(s.strip() for s in args.top_tiers.split(",") if s.strip())
+    if args.log.lower() not in ("cdnow", "synthetic") and not (
+        args.calibration_end and args.holdout_end
+    ):
+        raise ValueError(
+            f"{args.log}: give --calibration-end and --holdout-end (YYYY-MM-DD) for a log file"
+        )
+    params = study_params(args)
+    tops = (
+        tuple(s.strip() for s in args.top_tiers.split(",") if s.strip()) if args.top_tiers else None
+    )
     t0 = time.perf_counter()
     print(f"reading {args.log} ...", file=sys.stderr)
-    log = load_log(args.log, args, command="loss")
+    index = ClassificationIndex.load(args.index) if args.index else None
+    study = Study(load_data(args.log, args, command="loss"), params, index=index)
     result, meta = compute(
-        log, calibration_end=args.calibration_end, holdout_end=args.holdout_end,
-        calibration_start=args.calibration_start, holdout_start=args.holdout_start,
-        index=args.index, config=args.config, core_share=args.core_share, volume_shares=shares,
-        top_tiers=tops, pseudonymize=not args.raw_ids,
+        study, core_share=args.core_share, top_tiers=tops, pseudonymize=not args.raw_ids,
         salt=args.salt or os.environ.get("CRMRESEARCH_SALT"),
     )  # fmt: skip
-    w = meta["windows"]
-    print(f"calibration {w['calibration']['start']} .. {w['calibration']['end']}; holdout "
-          f"{w['holdout']['start']} .. {w['holdout']['end']}")  # fmt: skip
+    print(study.describe_windows().replace(" to ", " .. "))
     print(f"volume tiers: {meta['volume_rule']}")
     print(summary_text(result, args.list))
     write_json(args.out, {**meta, **result.to_dict(include_list=False), "log": args.log})

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import warnings
 
-from crmresearch.cli._args import HelpFormatter, index_file, one_line_errors
+from crmresearch.cli._args import HelpFormatter, index_file, one_line_errors, read_features_table
+from crmresearch.study import Study
 
 HELP = "score customers with a saved classification index (factor scores + composite)"
 
@@ -33,24 +33,23 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from crmresearch._io import write_frame
-    from crmresearch.cli.index import fill_undefined, read_features, scores_frame
+    from crmresearch.features import load_config
     from crmresearch.index import ClassificationIndex
 
     index = ClassificationIndex.load(args.index)
-    features = read_features(args.features)
+    features = read_features_table(args.features, require_id=False)
     missing = [c for c in index.columns_ if c not in features.columns]
     if missing:
         raise ValueError(
             f"{args.features}: indicator column(s) {missing} missing; the index {args.index} was "
             f"fitted on {index.columns_}"
         )
-    fill = (getattr(index, "meta_", None) or {}).get("fill", {})
-    X, filled = fill_undefined(features[index.columns_].astype("float64"), fill)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # NaN rows are counted below
-        scores = scores_frame(index, X)
+    config = (getattr(index, "meta_", None) or {}).get("config") or "ecommerce"
+    study = Study.from_features(features, index=index, index_config=config)
+    scores = study.scores()
     write_frame(args.out, scores)
-    for col, n in filled.items():
+    fill = (getattr(index, "meta_", None) or {}).get("fill") or load_config(config).fill
+    for col, n in study.index_input.attrs.get("filled", {}).items():
         print(f"filled: {col} undefined for {n:,} customers -> {fill[col]:g}")
     n_missing = int(scores["composite"].isna().sum())
     print(

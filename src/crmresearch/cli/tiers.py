@@ -10,8 +10,9 @@ import pandas as pd
 
 from crmresearch import tiers as T
 from crmresearch._io import write_frame
-from crmresearch.cli._args import HelpFormatter, index_file, one_line_errors
+from crmresearch.cli._args import HelpFormatter, index_file, one_line_errors, read_features_table
 from crmresearch.errors import DataError
+from crmresearch.study import Study
 
 HELP = "tier customers (ABC, Pareto, quantiles, fixed grades, value matrix, RFM, k-means)"
 SCHEMES = ("abc", "pareto", "quantiles", "grades", "value-matrix", "rfm", "clusters")
@@ -84,47 +85,21 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def _read_features(path: str) -> pd.DataFrame:
-    p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"features file {path} not found; create it with "
-                                "`crmresearch features LOG --end DATE --out FILE`")  # fmt: skip
-    if p.suffix.lower() == ".parquet":
-        frame = pd.read_parquet(p)
-    elif p.suffix.lower() == ".csv":
-        frame = pd.read_csv(p, dtype={"customer_id": "str"})
-    else:
-        raise ValueError(f"features file {path}: use .parquet or .csv")
-    if "customer_id" in frame.columns:
-        frame = frame.set_index("customer_id")
-    if frame.index.name != "customer_id":
-        raise DataError(f"features file {path}: no customer_id column or index")
-    frame.index = frame.index.astype("str")
-    return frame
-
-
-def _index_parts(features: pd.DataFrame, args) -> tuple[pd.DataFrame, object]:
-    """Index input matrix and the fitted (or loaded) index."""
-    from crmresearch.features import apply_config
+def _study(features: pd.DataFrame, args) -> Study:
+    """The study on FEATURES: the saved index (--index) or one fitted with the Study's defaults."""
     from crmresearch.index import ClassificationIndex
 
-    if args.index:
-        from crmresearch.cli.loss import index_input
-
-        idx = ClassificationIndex.load(args.index)
-        X = index_input(features, idx, args.config)
-    else:
-        X = apply_config(features, args.config)
-        print(f"fitting a classification index on {X.shape[1]} indicators ...", file=sys.stderr)
-        idx = ClassificationIndex(missing="listwise").fit(X)
-    return X, idx
+    index = ClassificationIndex.load(args.index) if args.index else None
+    if index is None:
+        print("fitting a classification index ...", file=sys.stderr)
+    return Study.from_features(features, index=index, index_config=args.config)
 
 
 def _column(features: pd.DataFrame, name: str, args, cache: dict) -> pd.Series:
     if name == "index":
         if "index" not in cache:
-            X, idx = _index_parts(features, args)
-            cache["index"] = idx.composite(X).rename("index")
+            study = cache.setdefault("study", _study(features, args))
+            cache["index"] = study.index.composite(study.index_input).rename("index")
         return cache["index"]
     if name not in features.columns:
         raise DataError(
@@ -136,7 +111,7 @@ def _column(features: pd.DataFrame, name: str, args, cache: dict) -> pd.Series:
 def run(args: argparse.Namespace) -> int:
     if Path(args.out).suffix.lower() not in (".parquet", ".csv"):
         raise ValueError(f"--out {args.out}: use a .parquet or .csv file name")
-    features = _read_features(args.features)
+    features = read_features_table(args.features)
     labels = _labels(args.labels)
     cache: dict = {}
     out = pd.DataFrame(index=features.index)
@@ -174,9 +149,9 @@ def run(args: argparse.Namespace) -> int:
         sc = T.rfm_scores(features)
         out["rfm_score"] = sc["rfm_score"]
     else:  # clusters
-        X, idx = _index_parts(features, args)
-        scores = idx.transform(X)
-        comp = idx.composite(X)
+        study = cache.setdefault("study", _study(features, args))
+        scores = study.index.transform(study.index_input)
+        comp = study.index.composite(study.index_input)
         tiers = T.clusters(scores, k=args.k, seed=args.seed, composite=comp)
         for c in scores.columns:
             out[str(c)] = scores[c]

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from crmresearch._io import write_frame
-from crmresearch.cli._args import add_log_options, load_log
+from crmresearch.cli._args import add_log_options, load_data
 
 HELP = "check a transaction log: rows read / accepted / rejected by reason, customers, date span"
 
@@ -33,7 +33,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    log = load_log(args.path, args, command="validate", report_rejected=False)
+    log = load_data(args.path, args, command="validate", report_rejected=False).log
     print(log.summary())
     if log.n_rejected:
         first = ", ".join(str(r) for r in log.rejected["row"].head(5))

@@ -1,8 +1,13 @@
-"""Figures for potential core-customer loss: churn by group with CIs, revenue lost."""
+"""Figures for potential core-customer loss: churn by group with CIs, revenue by group.
+
+Every function takes plain tables (the ``groups`` DataFrame of a
+:class:`~crmresearch.loss.CoreLossResult` and numbers); the result's ``plot_*`` methods pass them.
+"""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
 from crmresearch.plots.style import GROUP_COLORS, new_figure
@@ -15,59 +20,103 @@ def _signed(x: float) -> str:
     return f"{x + 0.0:+.1f}".replace("-", "\u2212")
 
 
-_LABELS = {"neglected_core": "neglected core", "served_core": "served core", "other": "other"}
+_LABELS = {
+    "neglected_core": "neglected core",
+    "served_core": "served core",
+    "over_served": "over-served",
+    "other": "other",
+}
 
 
-def churn_by_group(result, ax=None):
-    """Holdout churn rate per group with Wilson 95 % CIs (a :class:`~crmresearch.loss.CoreLossResult`)."""
-    g = result.groups
+def _error_bars(rate: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Non-negative lower/upper error lengths (0 for an empty group or a 0 % / 100 % rate, where
+    rounding can put the Wilson bound a hair on the wrong side of the rate)."""
+    below = np.clip(np.nan_to_num(rate - lo, nan=0.0), 0.0, None)
+    above = np.clip(np.nan_to_num(hi - rate, nan=0.0), 0.0, None)
+    return np.vstack([below, above])
+
+
+def churn_by_group(
+    groups: pd.DataFrame,
+    *,
+    risk_difference: float | None = None,
+    risk_difference_ci: tuple[float, float] | None = None,
+    ax=None,
+):
+    """Holdout churn rate per group with Wilson 95 % CIs.
+
+    Parameters
+    ----------
+    groups : DataFrame
+        One row per group (index = group name) with ``customers``, ``churn_rate``,
+        ``churn_ci_low``, ``churn_ci_high`` (shares 0-1).
+    risk_difference, risk_difference_ci : float, (float, float), optional
+        Neglected minus served core (shares), shown in the title.
+
+    A :class:`~crmresearch.loss.CoreLossResult` passed as ``groups`` is drawn by its own
+    ``plot_churn()``.
+    """
+    if hasattr(groups, "plot_churn"):
+        return groups.plot_churn(ax=ax)
+    g = groups
     if ax is None:
         fig, ax = new_figure(width=6.0, height=3.6)
     else:
         fig = ax.figure
     x = np.arange(len(g))
-    rate = g["churn_rate"].to_numpy() * 100
-    lo = g["churn_ci_low"].to_numpy() * 100
-    hi = g["churn_ci_high"].to_numpy() * 100
+    rate = g["churn_rate"].to_numpy(dtype=float) * 100
+    lo = g["churn_ci_low"].to_numpy(dtype=float) * 100
+    hi = g["churn_ci_high"].to_numpy(dtype=float) * 100
     colors = [GROUP_COLORS.get(i, "#7f8c8d") for i in g.index]
     ax.bar(x, np.nan_to_num(rate), color=colors, width=0.6)
-    ax.errorbar(
-        x, np.nan_to_num(rate), yerr=[np.nan_to_num(rate - lo), np.nan_to_num(hi - rate)],
-        fmt="none", ecolor="black", capsize=5, lw=1,
-    )  # fmt: skip
+    ax.errorbar(x, np.nan_to_num(rate), yerr=_error_bars(rate, lo, hi), fmt="none",
+                ecolor="black", capsize=5, lw=1)  # fmt: skip
     for xi, r, n in zip(x, rate, g["customers"], strict=True):
-        ax.annotate(f"{r:.1f}%\nn = {int(n):,}", (xi, 0), xytext=(0, 4), textcoords="offset points",
-                    ha="center", va="bottom", fontsize=8, color="white")  # fmt: skip
+        label = f"{r:.1f}%\nn = {int(n):,}" if np.isfinite(r) else f"n = {int(n):,}"
+        ax.annotate(label, (xi, 0), xytext=(0, 4), textcoords="offset points", ha="center",
+                    va="bottom", fontsize=8, color="white" if np.isfinite(r) and r > 8 else "black")  # fmt: skip
     ax.set_xticks(x, [_LABELS.get(i, i) for i in g.index])
     ax.set_ylabel("holdout churn rate (%, 95% CI)")
     ax.set_xlabel("customer group")
-    c = result.comparison
-    ax.set_title(
-        f"Churn by group: neglected \u2212 served = {_signed(c['risk_difference'] * 100)} pts "
-        f"[{_signed(c['risk_difference_ci'][0] * 100)}, {_signed(c['risk_difference_ci'][1] * 100)}]"
-    )
-    ax.set_ylim(0, max(100, np.nanmax(hi) if np.isfinite(hi).any() else 100))
+    if risk_difference is not None and np.isfinite(risk_difference):
+        ci = risk_difference_ci or (float("nan"), float("nan"))
+        ax.set_title(
+            f"Churn by group: neglected \u2212 served = {_signed(risk_difference * 100)} pts "
+            f"[{_signed(ci[0] * 100)}, {_signed(ci[1] * 100)}]"
+        )
+    else:
+        ax.set_title("Churn by group (no neglected vs served comparison possible)")
+    top = np.nanmax(hi) if np.isfinite(hi).any() else 100
+    ax.set_ylim(0, max(100, top))
     return fig
 
 
-def revenue_lost(result, ax=None):
-    """Calibration revenue per group and the part belonging to customers who churned."""
-    g = result.groups
+def revenue_lost(groups: pd.DataFrame, *, part: str = "revenue_lost", part_label: str | None = None,
+                 title: str | None = None, ax=None):  # fmt: skip
+    """Calibration revenue per group and the part given by column ``part`` (default: revenue of
+    the customers who churned).
+
+    ``groups``: one row per group with ``revenue_before`` and ``part``. A
+    :class:`~crmresearch.loss.CoreLossResult` passed as ``groups`` is drawn by its
+    ``plot_revenue()``.
+    """
+    if hasattr(groups, "plot_revenue"):
+        return groups.plot_revenue(ax=ax)
+    g = groups
     if ax is None:
         fig, ax = new_figure(width=6.0, height=3.6)
     else:
         fig = ax.figure
     x = np.arange(len(g))
     ax.bar(x, g["revenue_before"], width=0.6, color="#d5d8dc", label="revenue before (calibration)")
-    ax.bar(x, g["revenue_lost"], width=0.6,
-           color=[GROUP_COLORS.get(i, "#7f8c8d") for i in g.index],
-           label="of which: customers who churned")  # fmt: skip
+    ax.bar(x, g[part], width=0.6, color=[GROUP_COLORS.get(i, "#7f8c8d") for i in g.index],
+           label=part_label or "of which: customers who churned")  # fmt: skip
     ax.set_xticks(x, [_LABELS.get(i, i) for i in g.index])
     ax.set_ylabel("net revenue ($)")
     ax.yaxis.set_major_formatter(
         FuncFormatter(lambda v, _pos: f"\u2212${-v:,.0f}" if v < 0 else f"${v:,.0f}")
     )
     ax.set_xlabel("customer group")
-    ax.set_title("Revenue at stake: calibration revenue of churned customers")
+    ax.set_title(title or "Revenue at stake: calibration revenue of churned customers")
     ax.legend()
     return fig

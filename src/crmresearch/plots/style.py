@@ -9,7 +9,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 # Ordered-tier palette (best tier first) and a neutral palette for groups.
 TIER_COLORS = ["#1b4f72", "#2874a6", "#5dade2", "#a9cce3", "#d6eaf8", "#f2f3f4", "#d5d8dc", "#aab7b8"]
-GROUP_COLORS = {"neglected_core": "#c0392b", "served_core": "#1f618d", "other": "#7f8c8d"}
+GROUP_COLORS = {"neglected_core": "#c0392b", "served_core": "#1f618d", "over_served": "#d68910",
+                "other": "#7f8c8d"}  # fmt: skip
 
 __all__ = ["new_figure", "TIER_COLORS", "GROUP_COLORS"]
 

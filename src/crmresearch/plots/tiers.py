@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from crmresearch._stats import gini_coefficient, lorenz_points
 from crmresearch.plots.style import TIER_COLORS, new_figure
 
 __all__ = ["scheme_crosstab", "lorenz_curves", "migration_heatmap", "gain_curves", "tier_sizes"]
@@ -40,16 +41,38 @@ def _num(x, digits: int = 2) -> str:
     return f"{x:.{digits}f}".replace("-", "\u2212")
 
 
-def scheme_crosstab(comparison, shares: str = "row", ax=None):
-    """Heatmap of a :class:`~crmresearch.compare.SchemeComparison` crosstab.
+def scheme_crosstab(
+    counts,
+    share_table: pd.DataFrame | str | None = None,
+    *,
+    shares: str = "row",
+    kappa: float = float("nan"),
+    ari: float = float("nan"),
+    ax=None,
+):
+    """Heatmap of a scheme crosstab: colour = a share per cell, annotation = count and percent.
 
-    Colour = row share (``shares="row"``), column share (``"col"``) or value share
-    (``"value"``); each cell shows the count and the percentage.
+    Parameters
+    ----------
+    counts : DataFrame
+        Customers per cell, scheme a tiers as rows (``index.name`` = scheme a), scheme b as
+        columns (``columns.name`` = scheme b).
+    share_table : DataFrame
+        The share drawn per cell: row shares (``shares="row"``), column shares (``"col"``) or
+        value shares (``"value"``).
+    kappa, ari : float
+        Agreement statistics for the title.
+
+    A :class:`~crmresearch.compare.SchemeComparison` passed as ``counts`` (older call style) is
+    drawn by its own ``plot_crosstab(shares=...)``, which passes the plain tables here.
     """
-    table = {"row": comparison.row_shares, "col": comparison.col_shares,
-             "value": comparison.value_share}.get(shares)  # fmt: skip
-    if table is None:
-        raise ValueError("shares must be 'row', 'col' or 'value' (value needs value= in compare)")
+    if hasattr(counts, "plot_crosstab"):
+        return counts.plot_crosstab(shares=shares, ax=ax)
+    if shares not in ("row", "col", "value"):
+        raise ValueError("shares must be 'row', 'col' or 'value'")
+    if share_table is None:
+        raise ValueError("scheme_crosstab: give the share table to colour the cells by")
+    table = share_table
     if ax is None:
         k = max(table.shape)
         fig, ax = new_figure(width=min(2.5 + 0.8 * table.shape[1], 10), height=min(2 + 0.5 * k, 8))
@@ -58,7 +81,7 @@ def scheme_crosstab(comparison, shares: str = "row", ax=None):
     annot = pd.DataFrame(
         [[f"{int(c):,}\n{s * 100:.0f}%" if np.isfinite(s) else f"{int(c):,}"
           for c, s in zip(crow, srow, strict=True)]
-         for crow, srow in zip(comparison.counts.to_numpy(), table.to_numpy(), strict=True)]
+         for crow, srow in zip(counts.to_numpy(), table.to_numpy(), strict=True)]
     )  # fmt: skip
     im = _heatmap(ax, table, annot, vmax=1.0 if shares != "value" else None)
     label = {
@@ -67,30 +90,44 @@ def scheme_crosstab(comparison, shares: str = "row", ax=None):
         "value": "share of total value (0-1)",
     }
     fig.colorbar(im, ax=ax, label=label[shares])
-    ax.set_xlabel(_tier_axis(comparison.name_b))
-    ax.set_ylabel(_tier_axis(comparison.name_a))
-    ax.set_title(
-        f"{comparison.name_a} vs {comparison.name_b}: κ = {_num(comparison.kappa)}, "
-        f"ARI = {_num(comparison.ari)} (n = {comparison.n:,})"
-    )
+    name_a, name_b = counts.index.name or "a", counts.columns.name or "b"
+    ax.set_xlabel(_tier_axis(name_b))
+    ax.set_ylabel(_tier_axis(name_a))
+    n = int(np.asarray(counts).sum())
+    ax.set_title(f"{name_a} vs {name_b}: κ = {_num(kappa)}, ARI = {_num(ari)} (n = {n:,})")
     return fig
 
 
-def lorenz_curves(values: Mapping[str, pd.Series], ax=None):
-    """Lorenz curves of several non-negative value Series (e.g. revenue vs index 0-100), with Gini."""
-    from crmresearch.compare import gini, lorenz
+def lorenz_curves(curves: Mapping, gini: Mapping[str, float] | None = None, ax=None):
+    """Lorenz curves with their Gini coefficients in the legend.
 
+    Parameters
+    ----------
+    curves : mapping name -> DataFrame or Series
+        Each a Lorenz curve (``customer_share``, ``value_share`` columns, e.g. from
+        :func:`crmresearch.compare.lorenz`) or a Series of non-negative values, whose curve and
+        Gini are then computed here (``crmresearch._stats.lorenz_points``/``gini_coefficient``).
+    gini : mapping name -> float, optional
+        Gini per curve (needed for curves given as DataFrames; shown in the legend).
+    """
     if ax is None:
         fig, ax = new_figure(width=5.5, height=5.0)
     else:
         fig = ax.figure
     ax.plot([0, 100], [0, 100], color="grey", lw=0.8, ls="--", label="equality")
-    for i, (name, v) in enumerate(values.items()):
-        curve = lorenz(v)
+    gini = dict(gini or {})
+    for i, (name, c) in enumerate(curves.items()):
+        if isinstance(c, pd.DataFrame):
+            xs, ys = c["customer_share"].to_numpy(), c["value_share"].to_numpy()
+            g = gini.get(name, float("nan"))
+        else:
+            values = pd.Series(c).to_numpy(dtype=float)
+            xs, ys = lorenz_points(values)
+            g = gini.get(name, gini_coefficient(values))
         ax.plot(
-            curve["customer_share"] * 100, curve["value_share"] * 100,
+            xs * 100, ys * 100,
             color=TIER_COLORS[(2 * i) % len(TIER_COLORS)] if i < 4 else None,
-            label=f"{name} (Gini {gini(v):.3f})",
+            label=f"{name} (Gini {g:.3f})",
         )  # fmt: skip
     ax.set_xlabel("customers, poorest first (cumulative %)")
     ax.set_ylabel("value (cumulative %)")
@@ -101,13 +138,32 @@ def lorenz_curves(values: Mapping[str, pd.Series], ax=None):
     return fig
 
 
-def migration_heatmap(migration, ax=None):
-    """Heatmap of a :class:`~crmresearch.compare.Migration` (row shares, counts annotated)."""
-    counts = migration.counts
+def migration_heatmap(
+    counts,
+    row_shares: pd.DataFrame | None = None,
+    *,
+    upgrade_rate: float = float("nan"),
+    stay_rate: float = float("nan"),
+    downgrade_rate: float = float("nan"),
+    n_both: int | None = None,
+    ax=None,
+):
+    """Heatmap of a tier migration matrix (row shares coloured, counts annotated).
+
+    ``counts``/``row_shares``: tiers before as rows, after as columns; the rates and ``n_both``
+    (customers tiered in both periods) go into the title. A
+    :class:`~crmresearch.compare.Migration` passed as ``counts`` is drawn by its
+    ``plot_heatmap()``.
+    """
+    if hasattr(counts, "plot_heatmap"):
+        return counts.plot_heatmap(ax=ax)
+    if row_shares is None:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            row_shares = counts.div(counts.sum(axis=1), axis=0)
     # Rows nobody starts from (e.g. "inactive" before) are all empty: leave them out; the
     # columns stay, so "inactive" after is still shown.
     keep = counts.sum(axis=1).to_numpy() > 0
-    counts, table = counts.loc[keep], migration.row_shares.loc[keep]
+    counts, table = counts.loc[keep], row_shares.loc[keep]
     if ax is None:
         k = table.shape[0]
         fig, ax = new_figure(width=min(3 + 0.8 * k, 10), height=min(2 + 0.55 * k, 8))
@@ -122,15 +178,24 @@ def migration_heatmap(migration, ax=None):
     fig.colorbar(im, ax=ax, label="share of row (0-1)")
     ax.set_xlabel("tier after")
     ax.set_ylabel("tier before")
+    n = int(counts.to_numpy().sum()) if n_both is None else int(n_both)
     ax.set_title(
-        f"Tier migration: up {migration.upgrade_rate:.1%}, stay {migration.stay_rate:.1%}, "
-        f"down {migration.downgrade_rate:.1%} (n = {migration.n_both:,})"
+        f"Tier migration: up {upgrade_rate:.1%}, stay {stay_rate:.1%}, "
+        f"down {downgrade_rate:.1%} (n = {n:,})"
     )
     return fig
 
 
-def gain_curves(validity, ax=None):
-    """Gain curves of :func:`~crmresearch.compare.predictive_validity`: tiers added best first."""
+def gain_curves(gain: Mapping[str, pd.DataFrame], *, outcome: str = "revenue", n=None, ax=None):
+    """Gain curves: cumulative outcome share against customer share, tiers added best first.
+
+    ``gain``: scheme name -> DataFrame with ``customer_share``, ``value_share`` and ``tier``
+    (first row the origin), as in ``PredictiveValidity.gain``; ``n`` customers for the title.
+    A :class:`~crmresearch.compare.PredictiveValidity` passed as ``gain`` is drawn by its
+    ``plot_gain()``.
+    """
+    if hasattr(gain, "plot_gain"):
+        return gain.plot_gain(ax=ax)
     if ax is None:
         fig, ax = new_figure(width=6.0, height=4.0)
     else:
@@ -139,7 +204,7 @@ def gain_curves(validity, ax=None):
     # Schemes with the same tier sizes share x positions: label one below-right of its
     # points and the next above-left, so the tier letters do not sit on top of each other.
     offsets = [((5, -11), "left"), ((-5, 5), "right")]
-    for k, (name, g) in enumerate(validity.gain.items()):
+    for k, (name, g) in enumerate(gain.items()):
         line = ax.plot(
             g["customer_share"] * 100, g["value_share"] * 100, marker="o", label=str(name)
         )
@@ -151,8 +216,8 @@ def gain_curves(validity, ax=None):
                 color=line[0].get_color(),
             )  # fmt: skip
     ax.set_xlabel("customers in the tiers so far, best tier first (cumulative %)")
-    ax.set_ylabel(f"next-period {validity.outcome} captured (cumulative %)")
-    ax.set_title(f"Gain curves by scheme (n = {validity.n:,})")
+    ax.set_ylabel(f"next-period {outcome} captured (cumulative %)")
+    ax.set_title("Gain curves by scheme" + (f" (n = {int(n):,})" if n is not None else ""))
     ax.set_xlim(0, 100)
     ax.legend(loc="lower right")
     return fig

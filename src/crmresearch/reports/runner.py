@@ -8,7 +8,7 @@ A report is one notebook in ``notebooks/`` with one cell tagged ``parameters``. 
 3. renders HTML with nbconvert (code, prompts, stderr and warnings hidden; images embedded; no
    external links; print CSS for A4) and PDF with WeasyPrint (or Debian Chromium on request);
 4. writes ``metrics.json`` (the executive-summary numbers the notebook recorded with
-   :func:`crmresearch.present.record`) and ``manifest.json`` (parameters, seed, data file SHA-256
+   :func:`crmresearch.reports.display.record`) and ``manifest.json`` (parameters, seed, data file SHA-256
    and row counts, package versions, run time);
 5. does all of this in a temporary folder next to ``OUT/<name>`` and moves it into place only when
    every step succeeded, so a failing cell never leaves a partial report.
@@ -19,13 +19,11 @@ Outputs per run: ``OUT/<name>/<name>.ipynb``, ``<name>.html``, ``<name>.pdf``, `
 
 from __future__ import annotations
 
-import ast
 import copy
 import datetime as _dt
 import json
 import os
 import platform
-import re
 import shutil
 import subprocess
 import sys
@@ -38,38 +36,36 @@ from pathlib import Path
 from typing import Any
 
 from crmresearch._io import write_json, write_text
-from crmresearch.errors import DataError
+from crmresearch.reports.params import validate_params
+from crmresearch.reports.render import (
+    METRICS_MIMETYPE,
+    PDF_ENGINES,
+    ReportError,
+    find_chromium,
+    html_to_pdf,
+    to_html,
+)
 
 __all__ = [
     "REPORTS",
-    "METRICS_MIMETYPE",
-    "ReportError",
+    "FORMATS",
     "ReportResult",
+    "notebooks_dir",
     "notebook_path",
-    "notebook_parameters",
-    "validate_params",
-    "run",
-    "to_html",
-    "html_to_pdf",
-    "find_chromium",
+    "package_versions",
     "parse_formats",
+    "run",
 ]
 
-#: The reports shipped in ``notebooks/`` (``crmresearch report all`` runs them in this order).
+#: The reports shipped as package data in ``crmresearch/reports/notebooks/``
+#: (``crmresearch report all`` runs them in this order).
 REPORTS = ("segment_value", "core_customer_loss", "strategy_effectiveness")
 
-#: Mimetype of the display outputs through which a notebook hands records (metrics, manifest
-#: facts) to :func:`run`. Front ends that do not know it show nothing; the HTML never shows it.
-METRICS_MIMETYPE = "application/vnd.crmresearch.record+json"
-
-#: Values of the ``data`` parameter that name a bundled source instead of a file.
-BUILTIN_SOURCES = ("cdnow", "synthetic")
-
 FORMATS = ("html", "pdf")
-PDF_ENGINES = ("weasyprint", "chromium")
 
-TEMPLATE_DIR = Path(__file__).parent / "templates"
-TEMPLATE_FILE = "crmresearch.html.j2"
+#: Environment variable through which the kernel learns which notebook it runs (the report's
+#: setup helper reads the parameter names from that notebook's ``parameters`` cell).
+NOTEBOOK_ENV = "CRMRESEARCH_NOTEBOOK"
 
 # Versions recorded in every manifest.
 _MANIFEST_PACKAGES = (
@@ -86,10 +82,6 @@ _MANIFEST_PACKAGES = (
     "nbconvert",
     "weasyprint",
 )
-
-
-class ReportError(RuntimeError):
-    """A report notebook failed while executing or rendering (not a bad parameter)."""
 
 
 @dataclass
@@ -115,16 +107,12 @@ class ReportResult:
 
 
 def notebooks_dir() -> Path:
-    """The ``notebooks/`` folder of the source tree (the package is installed editable)."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidate = parent / "notebooks"
-        if candidate.is_dir() and (parent / "pyproject.toml").is_file():
-            return candidate
-    raise FileNotFoundError(
-        "cannot find the notebooks/ folder next to pyproject.toml; run from a source checkout "
-        "(pip install -e .) or pass notebook=PATH to reports.run"
-    )
+    """The report notebooks shipped inside the package (``crmresearch/reports/notebooks/``).
+
+    They are package data, so a non-editable install renders every report; ``notebooks/`` at the
+    top of the source tree holds copies for JupyterLab users (a test keeps them identical).
+    """
+    return Path(__file__).resolve().parent / "notebooks"
 
 
 def notebook_path(name: str) -> Path:
@@ -139,170 +127,17 @@ def notebook_path(name: str) -> Path:
     return notebooks_dir() / f"{name}.ipynb"
 
 
-@dataclass(frozen=True)
-class Parameter:
-    """One assignment in a notebook's ``parameters`` cell."""
-
-    name: str
-    default: Any
-    help: str = ""
-
-    @property
-    def choices(self) -> tuple[str, ...] | None:
-        """Allowed values named in the cell comment as ``# one of: a, b, c``."""
-        marker = "one of:"
-        text = self.help.lower()
-        if marker not in text:
-            return None
-        tail = self.help[text.index(marker) + len(marker) :]
-        tail = tail.split(";")[0].split("(")[0]
-        items = [t.strip().strip("\"'") for t in tail.split(",")]
-        return tuple(t for t in items if t)
-
-
-def notebook_parameters(path: str | os.PathLike) -> dict[str, Parameter]:
-    """Parse the ``parameters``-tagged cell of a notebook: name → default (a Python literal).
-
-    Every statement in the cell must be ``name = literal`` (optionally annotated) so that the
-    parameters can be checked without running anything.
-    """
-    import nbformat
-
-    path = Path(path)
-    nb = nbformat.read(path, as_version=4)
-    cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
-    if len(cells) != 1:
-        raise ValueError(
-            f"notebook {path.name}: expected one cell tagged 'parameters', found {len(cells)}"
-        )
-    source = cells[0].source
-    lines = source.splitlines()
-    params: dict[str, Parameter] = {}
-    for node in ast.parse(source).body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            target, value = node.targets[0], node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            target, value = node.target, node.value
-        else:
-            raise ValueError(
-                f"notebook {path.name}: parameters cell line {node.lineno} is not `name = value`"
-            )
-        if not isinstance(target, ast.Name):
-            raise ValueError(
-                f"notebook {path.name}: parameters cell line {node.lineno}: bad target"
-            )
-        try:
-            default = ast.literal_eval(value)
-        except ValueError as exc:
-            raise ValueError(
-                f"notebook {path.name}: parameter {target.id!r} must have a literal default"
-            ) from exc
-        # The comment on the first line of the assignment is its help text.
-        first = lines[node.lineno - 1]
-        help_text = first.split("#", 1)[1].strip() if "#" in first else ""
-        params[target.id] = Parameter(target.id, default, help_text)
-    return params
-
-
-def _type_name(value: Any) -> str:
-    return type(value).__name__
-
-
-def _coerce(name: str, value: Any, spec: Parameter, notebook: str) -> Any:
-    """Check ``value`` against the default's type; return the value to inject."""
-    default = spec.default
-    # YAML turns 1997-09-30 into a date; the notebooks take ISO strings.
-    if isinstance(value, (_dt.date, _dt.datetime)) and (
-        isinstance(default, str) or default is None
-    ):
-        value = value.isoformat()
-    if isinstance(value, tuple):
-        value = list(value)
-    if isinstance(default, str) and isinstance(value, (int, float)) and not isinstance(value, bool):
-        value = str(value)  # e.g. -p n_factors=3 for a text parameter "parallel" | "3"
-    if default is None or value is None:
-        ok = True
-    elif isinstance(default, bool):
-        ok = isinstance(value, bool)
-    elif isinstance(default, int):
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif isinstance(default, float):
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if ok:
-            value = float(value)
-    elif isinstance(default, (list, tuple)):
-        ok = isinstance(value, list)
-    else:
-        ok = isinstance(value, type(default))
-    if not ok:
-        raise ValueError(
-            f"report {notebook}: parameter {name!r} must be {_type_name(default)} "
-            f"like its default {default!r}, got {_type_name(value)} {value!r}"
-        )
-    choices = spec.choices
-    if choices and value is not None and str(value) not in choices:
-        raise ValueError(
-            f"report {notebook}: parameter {name!r} = {value!r} is not one of: {', '.join(choices)}"
-        )
-    return value
-
-
-def validate_params(
-    notebook: str | os.PathLike,
-    params: dict[str, Any] | None,
-    *,
-    base_dir: str | os.PathLike | None = None,
-) -> dict[str, Any]:
-    """Check ``params`` against the notebook's ``parameters`` cell, before any kernel starts.
-
-    Returns the full parameter set (defaults overridden by ``params``) with a relative ``data``
-    path made absolute (relative to ``base_dir``, default the current directory).
-
-    Raises
-    ------
-    ValueError
-        unknown parameter name (the message lists the known ones), a value whose type differs
-        from the default's (an int is accepted for a float), or a value outside ``# one of:``.
-    DataError
-        ``data`` is neither ``"cdnow"``/``"synthetic"`` nor an existing file.
-    """
-    path = Path(notebook)
-    spec = notebook_parameters(path)
-    label = path.stem
-    params = dict(params or {})
-    unknown = sorted(set(params) - set(spec))
-    if unknown:
-        raise ValueError(
-            f"report {label}: unknown parameter(s) {', '.join(map(repr, unknown))}; "
-            f"known: {', '.join(spec)}"
-        )
-    merged = {name: p.default for name, p in spec.items()}
-    for name, value in params.items():
-        merged[name] = _coerce(name, value, spec[name], label)
-    data = merged.get("data")
-    if isinstance(data, str) and data not in BUILTIN_SOURCES:
-        data_path = Path(data).expanduser()
-        if not data_path.is_absolute():
-            data_path = Path(base_dir or os.getcwd()) / data_path
-        if not data_path.is_file():
-            raise DataError(
-                f"report {label}: data file {data} not found (looked at {data_path}); give an "
-                f"existing CSV/Parquet path or one of: {', '.join(BUILTIN_SOURCES)}"
-            )
-        merged["data"] = str(data_path.resolve())
-    return merged
-
-
 # --------------------------------------------------------------------------------------------
 # Execution
 # --------------------------------------------------------------------------------------------
 
 
-def _kernel_manager_class():
+def _kernel_manager_class(notebook: Path):
     """A kernel manager that always starts this interpreter's ipykernel.
 
     A user-level ``python3`` kernelspec could point at another Python without crmresearch; the
-    report must run in the environment that validated the parameters.
+    report must run in the environment that validated the parameters. The kernel is told which
+    notebook it runs (:data:`NOTEBOOK_ENV`) so the notebook's setup knows its parameter names.
     """
     from jupyter_client.manager import AsyncKernelManager
 
@@ -311,6 +146,7 @@ def _kernel_manager_class():
             # The kernel's own stderr (transport notices, "KeyboardInterrupt caught" at shutdown)
             # is not the user's business; cell errors still arrive through the protocol.
             kw.setdefault("stderr", subprocess.DEVNULL)
+            kw["env"] = {**(kw.get("env") or os.environ), NOTEBOOK_ENV: str(notebook.resolve())}
             return await super().start_kernel(**kw)
 
         @property
@@ -375,7 +211,7 @@ def _execute(
                 progress_bar=progress,
                 cwd=str(notebook.parent),
                 execution_timeout=timeout,
-                kernel_manager_class=_kernel_manager_class(),
+                kernel_manager_class=_kernel_manager_class(notebook),
             )
     except PapermillExecutionError as exc:
         raise _cell_failure(name, exc, nb_in_executed(exc, nb_in)) from None
@@ -402,7 +238,7 @@ def nb_in_executed(exc, nb_in):
 
 
 def extract_records(nb) -> dict[str, Any]:
-    """Collect what the notebook recorded with :func:`crmresearch.present.record` (last wins)."""
+    """Collect what the notebook recorded with :func:`crmresearch.reports.display.record` (last wins)."""
     records: dict[str, Any] = {}
     for cell in nb.cells:
         for out in cell.get("outputs", []):
@@ -418,130 +254,6 @@ def extract_records(nb) -> dict[str, Any]:
                 else:
                     records[payload["key"]] = value
     return records
-
-
-# --------------------------------------------------------------------------------------------
-# Rendering
-# --------------------------------------------------------------------------------------------
-
-
-def _presentable(nb):
-    """A copy without what a manager must not see: stderr, warnings, errors, records."""
-    nb = copy.deepcopy(nb)
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        kept = []
-        for out in cell.get("outputs", []):
-            if out.get("output_type") == "stream" and out.get("name") == "stderr":
-                continue
-            if out.get("output_type") == "error":
-                continue
-            data = out.get("data")
-            if data is not None:
-                if METRICS_MIMETYPE in data:
-                    data = {k: v for k, v in data.items() if k != METRICS_MIMETYPE}
-                    if not any(k != "text/plain" for k in data):
-                        continue
-                    out["data"] = data
-                # matplotlib figures: the PNG is shown; drop the "<Figure size ...>" repr.
-                if "text/plain" in data and len(data) > 1:
-                    del out["data"]["text/plain"]
-                elif set(data) == {"text/plain"} and out.get("output_type") == "execute_result":
-                    continue  # a bare Python repr (the value of a cell's last line)
-            kept.append(out)
-        cell["outputs"] = kept
-    return nb
-
-
-def to_html(nb, *, title: str | None = None) -> str:
-    """Render an executed notebook as self-contained HTML for managers.
-
-    Code cells' inputs and all prompts are hidden, stderr/warnings dropped, images embedded as
-    data URIs, and the template (``templates/crmresearch.html.j2``, extending JupyterLab's) loads
-    no script, font or style sheet from the network.
-    """
-    from nbconvert import HTMLExporter
-
-    exporter = HTMLExporter(
-        template_name="lab",
-        extra_template_paths=[str(TEMPLATE_DIR)],
-        template_file=TEMPLATE_FILE,
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-        embed_images=True,
-    )
-    nb = _presentable(nb)
-    if title:
-        nb.metadata["title"] = title
-    body, _ = exporter.from_notebook_node(nb)
-    # JupyterLab's CSS cites its sources in comments; a report carries no http(s) address at all.
-    return _CSS_COMMENT_WITH_URL.sub("", body)
-
-
-_CSS_COMMENT_WITH_URL = re.compile(r"/\*(?:(?!\*/).)*?https?://.*?\*/", re.S)
-
-
-def find_chromium() -> str | None:
-    """Path of a Chromium executable (Debian names), or None."""
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
-def html_to_pdf(
-    html_path: str | os.PathLike, pdf_path: str | os.PathLike, engine: str = "weasyprint"
-) -> Path:
-    """Print ``html_path`` to an A4 PDF with WeasyPrint (default) or headless Chromium."""
-    html_path, pdf_path = Path(html_path), Path(pdf_path)
-    if engine == "weasyprint":
-        import logging
-
-        import weasyprint
-
-        # WeasyPrint logs every CSS rule it does not support (JupyterLab's CSS has many).
-        logging.getLogger("weasyprint").setLevel(logging.ERROR)
-        logging.getLogger("fontTools").setLevel(logging.ERROR)
-        # url_fetcher refuses the network: a report must not depend on it.
-        from weasyprint.urls import URLFetcher
-
-        fetcher = URLFetcher(allowed_protocols=("file", "data"))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # e.g. "HarfBuzz-Subset will be required" notices
-            document = weasyprint.HTML(filename=str(html_path), url_fetcher=fetcher)
-            document.write_pdf(str(pdf_path))
-    elif engine == "chromium":
-        exe = find_chromium()
-        if exe is None:
-            raise ValueError(
-                "pdf engine 'chromium' requested but no chromium executable was found on PATH; "
-                "install Debian's chromium (apt-get install chromium) or use --pdf-engine weasyprint"
-            )
-        with tempfile.TemporaryDirectory(prefix="crmresearch-chromium-") as profile:
-            cmd = [
-                exe,
-                "--headless",
-                "--disable-gpu",
-                "--no-sandbox",
-                "--no-pdf-header-footer",  # current name
-                "--print-to-pdf-no-header",  # older releases (unknown flags are ignored)
-                f"--user-data-dir={profile}",
-                f"--print-to-pdf={pdf_path}",
-                html_path.resolve().as_uri(),
-            ]
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-        # Chromium exits 0 even when it wrote nothing: check the file itself.
-        if not pdf_path.is_file() or pdf_path.stat().st_size == 0:
-            raise ReportError(
-                f"chromium did not write {pdf_path.name} (exit {proc.returncode}): "
-                f"{proc.stderr.strip()[-300:]}"
-            )
-    else:
-        raise ValueError(f"unknown pdf engine {engine!r}; choose one of: {', '.join(PDF_ENGINES)}")
-    return pdf_path
 
 
 # --------------------------------------------------------------------------------------------
@@ -678,7 +390,7 @@ def run(
         files["metrics"] = write_json(tmp / "metrics.json", metrics)
         manifest = {
             "report": name,
-            "notebook": str(nb_path),
+            "notebook": nb_path.name,  # a name, never a path of the machine
             "parameters": full_params,
             "seed": full_params.get("seed"),
             **records.get("manifest", {}),

@@ -1,0 +1,1 @@
+"""Aggregation engines: ``duckdb`` (single machine, default)."""

@@ -96,6 +96,14 @@ def build_index_bootstrap(w):
         return w["index"].bootstrap(w["X"], n_boot=5, seed=0)
 
 
+def build_low_msa_refit(w):
+    from crmresearch.index import refit_without_low_msa
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return refit_without_low_msa(w["features"], "ecommerce")
+
+
 def build_scheme_comparison(w):
     from crmresearch.compare import compare_schemes
 
@@ -180,6 +188,7 @@ BUILDERS = {
     "CustomerTable": build_customer_table,
     "ClassificationIndex": build_index,
     "BootstrapResult": build_index_bootstrap,
+    "LowMsaRefit": build_low_msa_refit,
     "SchemeComparison": build_scheme_comparison,
     "TierProfiles": build_tier_profiles,
     "Migration": build_migration,

@@ -285,3 +285,17 @@ def _policies(frame, arm, control, treated, outcomes, rules, pairs, budget, alph
         _lead(pd.concat(values, ignore_index=True), lead),
         _lead(pd.concat(diffs, ignore_index=True), lead),
     )
+
+
+def _findings(heterogeneity: pd.DataFrame, by_cell: dict, alpha: float) -> pd.DataFrame:
+    """One statement per scheme × arm × outcome; a best tier only where the test rejects."""
+    rows = [
+        {
+            "scheme": r["scheme"],
+            "arm": r["arm"],
+            "outcome": r["outcome"],
+            **_tier_statement(r, by_cell[(r["scheme"], r["arm"], r["outcome"])], alpha),
+        }
+        for _, r in heterogeneity.iterrows()
+    ]
+    return pd.DataFrame(rows, columns=["scheme", "arm", "outcome", "best_tier", "statement"])

@@ -21,11 +21,11 @@ import pandas as pd
 from crmresearch.errors import DataError
 from crmresearch.strategy._campaign_parts import (
     _analyse_arms,
+    _findings,
     _policies,
     _policy_rules,
     _reach_rows,
     _roi_table,
-    _tier_statement,
 )
 from crmresearch.strategy._common import (
     _find_control,
@@ -366,15 +366,7 @@ def campaign_analysis(
     schemes, revenue = c.schemes, c.revenue
     pieces = _analyse_arms(frame, arm, control_label, treated, outcomes, schemes, covariates, alpha)
     effects, heterogeneity, combined = pieces["effects"], pieces["het"], pieces["combined"]
-    findings = [
-        {
-            "scheme": r["scheme"],
-            "arm": r["arm"],
-            "outcome": r["outcome"],
-            **_tier_statement(r, pieces["by_cell"][(r["scheme"], r["arm"], r["outcome"])], alpha),
-        }
-        for _, r in heterogeneity.iterrows()
-    ]
+    findings = _findings(heterogeneity, pieces["by_cell"], alpha)
     roi_table = _roi_table(pieces, schemes, revenue, margin, cost_per_customer, treated, alpha)
     rules, pairs = _policy_rules(c.index_score, c.volume_score, budget)
     values, diffs = _policies(
@@ -389,9 +381,7 @@ def campaign_analysis(
         effects=effects,
         combined=combined,
         heterogeneity=heterogeneity,
-        tier_findings=pd.DataFrame(
-            findings, columns=["scheme", "arm", "outcome", "best_tier", "statement"]
-        ),
+        tier_findings=findings,
         roi=roi_table,
         policy_values=values,
         policy_differences=diffs,

@@ -170,6 +170,11 @@ class CampaignAnalysis:
 
         kwargs.setdefault("outcome", outcome)
         kwargs.setdefault("alpha", self.alpha)
+        if self.outcome_kinds.get(outcome) == "rate":  # drawn in percentage points
+            kwargs.setdefault("scale", 100.0)
+            kwargs.setdefault("unit", "percentage points")
+        elif outcome == self.revenue:
+            kwargs.setdefault("unit", self.currency)
         return forest_plot(self.tier_effects(outcome, arm, scheme), **kwargs)
 
     def plot_policy_values(self, outcome: str, arm: Any, **kwargs):

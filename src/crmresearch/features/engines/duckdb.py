@@ -54,9 +54,17 @@ class DuckDBSource:
     """Opens one DuckDB connection and exposes the log as the view ``src``."""
 
     def __init__(self, log: Any):
+        self._tmpdir = tempfile.mkdtemp(prefix="crmresearch-duckdb-")
+        self.con = None
+        try:  # the temporary folder goes whatever fails while opening (issue 13)
+            self._open(log)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, log: Any) -> None:
         import duckdb
 
-        self._tmpdir = tempfile.mkdtemp(prefix="crmresearch-duckdb-")
         self.con = duckdb.connect(
             config={
                 "temp_directory": self._tmpdir,
@@ -164,7 +172,8 @@ class DuckDBSource:
 
     def close(self) -> None:
         try:
-            self.con.close()
+            if self.con is not None:
+                self.con.close()
         finally:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
 

@@ -12,7 +12,6 @@ import pandas as pd
 from crmresearch import _privacy
 from crmresearch._format import (
     fmt_int,
-    fmt_money,
     fmt_num,
     fmt_p,
     fmt_pct,
@@ -21,6 +20,7 @@ from crmresearch._format import (
     signed,
 )
 from crmresearch.reports import display as D
+from crmresearch.reports.labels import money as fmt_money  # the report's currency
 
 __all__ = [
     "CoreLoss",

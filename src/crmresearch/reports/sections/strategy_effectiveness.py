@@ -8,8 +8,9 @@ from typing import Any
 
 import pandas as pd
 
-from crmresearch._format import fmt_int, fmt_money, fmt_num, fmt_p, fmt_pct, p_equals, signed
+from crmresearch._format import fmt_int, fmt_num, fmt_p, fmt_pct, p_equals, signed
 from crmresearch.reports import display as D
+from crmresearch.reports.labels import money as fmt_money  # the report's currency
 
 __all__ = [
     "CAMPAIGN_COVARIATES",

@@ -30,6 +30,7 @@ __all__ = [
     "terminate_on_signals",
     "out_lock",
     "remove_stale",
+    "temporary_folder",
     "run_many",
 ]
 
@@ -58,8 +59,41 @@ def kernel_preexec(parent_pid: int) -> Callable[[], None]:
     return _preexec
 
 
+#: Temporary report folders of this process that are being written (removed on SIGTERM).
+_ACTIVE: set[Path] = set()
+
+
+@contextlib.contextmanager
+def temporary_folder(path: Path) -> Iterator[Path]:
+    """Register ``path`` as this process's work in progress: removed if the block fails or the
+    process is told to stop (the signal handlers below), kept only if the block moved it."""
+    _ACTIVE.add(path)
+    try:
+        yield path
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)
+        raise
+    finally:
+        _ACTIVE.discard(path)
+
+
+def _remove_active() -> None:
+    for path in list(_ACTIVE):
+        shutil.rmtree(path, ignore_errors=True)
+        _ACTIVE.discard(path)
+
+
 def _raise_exit(signum, frame):
+    # Remove our temporary folders now: unwinding through papermill/nbclient may be slow.
+    _remove_active()
     raise SystemExit(128 + signum)
+
+
+def _worker_exit(signum, frame):
+    """A report worker told to stop: remove its temporary folders and end at once (its kernel
+    ends with it, by the parent-death signal)."""
+    _remove_active()
+    os._exit(128 + signum)
 
 
 @contextlib.contextmanager
@@ -118,7 +152,7 @@ def out_lock(out_root: Path, *, notice: Callable[[str], Any] | None = None) -> I
 def _worker_init() -> None:
     """Report worker set-up: die with the parent; SIGTERM raises SystemExit (cleanup runs)."""
     die_with_parent(signal.SIGTERM)
-    signal.signal(signal.SIGTERM, _raise_exit)
+    signal.signal(signal.SIGTERM, _worker_exit)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us
 
 

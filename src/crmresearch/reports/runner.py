@@ -37,7 +37,13 @@ from typing import Any
 
 from crmresearch._io import write_json, write_text
 from crmresearch.reports.params import BUILTIN_SOURCES, validate_params
-from crmresearch.reports.processes import kernel_preexec, out_lock, remove_stale, run_many
+from crmresearch.reports.processes import (
+    kernel_preexec,
+    out_lock,
+    remove_stale,
+    run_many,
+    temporary_folder,
+)
 from crmresearch.reports.render import (
     METRICS_MIMETYPE,
     PDF_ENGINES,
@@ -449,7 +455,7 @@ def _run_checked(
     final = out_root / name
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=out_root))
     timings: dict[str, float] = {}
-    try:
+    with temporary_folder(tmp):
         t = time.perf_counter()
         nb = _execute(name, nb_path, params, progress=progress, timeout=timeout)
         timings["execute"] = time.perf_counter() - t
@@ -478,9 +484,6 @@ def _run_checked(
         files["manifest"] = write_json(tmp / "manifest.json", manifest)
         _make_readable(tmp)
         _replace_dir(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return ReportResult(
         name=name,
         out_dir=final,

@@ -161,4 +161,4 @@ def test_help_shows_only_informative_defaults(command, capsys):
         method = text[text.index("--score-method {regression,bartlett} ") :].split(" --weights")[0]
         assert "Bartlett" in method and "(default: regression)" in method
     if command == "loss":
-        assert "(default: 0.2)" in text  # defaults that inform are still shown
+        assert "(default: 0.05,0.15,0.80)" in text  # defaults that inform are still shown

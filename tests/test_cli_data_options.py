@@ -97,25 +97,33 @@ def test_features_with_customers_adds_the_static_attributes(synthetic_customers,
     assert f"{len(table):,} of {len(table):,} customers in the window have a row" in printed
 
 
-def test_loss_breaks_the_neglected_core_down_by_attribute(synthetic_customers, tmp_path, capsys):
+def test_loss_breaks_the_cells_down_by_attribute(synthetic_customers, tmp_path, capsys):
     path, customers = synthetic_customers
     out, lst = tmp_path / "l.json", tmp_path / "lists.csv"
     assert main(["loss", "synthetic", "--n-customers", "800", "--customers", str(path),
                  "--out", str(out), "--list", str(lst), "--raw-ids"]) == 0  # fmt: skip
     d = json.loads(out.read_text(encoding="utf-8"))
     regions = d["by_attribute"]["region"]
-    raw = pd.read_csv(tmp_path / "lists.raw-ids.csv", dtype={"customer_id": "str"})
-    neglected = raw.loc[raw["list"] == "neglected_core", "customer_id"]
-    churned = raw.loc[raw["list"] == "neglected_core", "churned"].to_numpy(bool)
-    by_region = customers["region"].reindex(neglected).to_numpy()
+    # independent of the breakdown: the neglected core from the list file and the id mapping
+    table = pd.read_csv(lst, encoding="utf-8-sig", keep_default_na=False)
+    ids = pd.read_csv(tmp_path / "lists.raw-ids.csv", dtype={"customer_id": "str"})
+    table["customer_id"] = table["customer"].map(ids.set_index("customer")["customer_id"])
+    neglected = table[(table["primary_list"] == "neglected_core")
+                      | table["also_in"].str.contains("neglected_core")]  # fmt: skip
+    region = customers["region"].reindex(neglected["customer_id"]).to_numpy()
+    churned = (neglected["bought_in_holdout"] == "no").to_numpy()
+    assert len(neglected) == d["n_neglected"] > 0
     assert sum(r["customers"] for r in regions.values()) == d["n"]
-    for region, row in regions.items():
-        members = by_region == region
+    for cell in ("served_core", "neglected_core", "over_served", "other"):
+        assert sum(r[cell] for r in regions.values()) == d["groups"][cell]["customers"]
+    for name, row in regions.items():
+        members = region == name
         assert row["neglected_core"] == int(members.sum())
         if members.any():
             assert row["neglected_churn_rate"] == pytest.approx(churned[members].mean(), rel=1e-12)
-    printed = capsys.readouterr().out
-    assert "neglected core by region:" in printed
+        else:
+            assert row["neglected_churn_rate"] is None
+    assert "customers per cell by region" in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------------------- reading options

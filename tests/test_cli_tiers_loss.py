@@ -12,6 +12,7 @@ import pytest
 
 from crmresearch import tiers as T
 from crmresearch.cli import main
+from crmresearch.loss import GROUPS
 
 
 @pytest.fixture
@@ -115,25 +116,29 @@ def test_loss_cli_synthetic_list_with_raw_ids(tmp_path, capsys):
                "--out", str(out), "--list", str(lst), "--raw-ids"])  # fmt: skip
     assert rc == 0
     d = json.loads(out.read_text())
-    assert set(d["groups"]) == {"neglected_core", "served_core", "other"}
+    assert set(d["groups"]) == set(GROUPS)  # issue 10: four cells
     assert sum(g["customers"] for g in d["groups"].values()) == d["n"]
     assert d["windows"]["holdout"] == {"start": "2024-01-01", "end": "2024-06-30"}
-    # issue 10 item 7: the list is pseudonymized; --raw-ids adds the real ids in a separate file
-    listed = pd.read_csv(lst, encoding="utf-8-sig")
-    listed = listed[listed["list"] == "neglected_core"]
-    assert len(listed) == d["groups"]["neglected_core"]["customers"] == d["n_neglected"]
+    # issue 10 item 7: the lists are pseudonymized; --raw-ids maps them to real ids separately
+    listed = pd.read_csv(lst, encoding="utf-8-sig", keep_default_na=False)
+    on_list = (listed["primary_list"] == "neglected_core") | listed["also_in"].str.contains(
+        "neglected_core"
+    )
+    assert int(on_list.sum()) == d["groups"]["neglected_core"]["customers"] == d["n_neglected"]
     raw = pd.read_csv(tmp_path / "neglected.raw-ids.csv", dtype={"customer_id": "str"})
-    raw = raw[raw["list"] == "neglected_core"]
     assert raw["customer_id"].str.len().min() > 0 and d["pseudonymized"]
-    assert list(raw["customer"]) == list(listed["customer"])
+    assert set(raw["customer"]) == set(listed["customer"])
     printed = capsys.readouterr().out
     assert "Potential core-customer loss" in printed
     n_neglected = d["n_neglected"]
     assert f"neglected core: {n_neglected:,} customers (list written to {lst})" in printed
     assert f"customers analysed: {d['n']:,}\n" in printed and d["n"] >= 1000
     # p-values in APA style: "p < 0.001" or "p = 0.123", never "p = < 0.001" or 9.58e-11
-    for p_text in re.findall(r"p [=<] \S+", printed):
-        assert re.fullmatch(r"p (< 0\.001|= [01]\.\d{3})[,]?", p_text), p_text
+    # (the value up to the punctuation that follows it in a sentence: ",", ";", ")")
+    p_texts = re.findall(r"p [=<] [^\s,;)]+", printed)
+    assert p_texts
+    for p_text in p_texts:
+        assert re.fullmatch(r"p (< 0\.001|= [01]\.\d{3})", p_text), p_text
 
     # without --list nothing claims a list was written
     rc = main(["loss", "synthetic", "--n-customers", "1200", "--seed", "3",
@@ -160,7 +165,7 @@ def test_loss_cli_cdnow_prints_the_pandas_numbers(tmp_path, capsys):
     composite = idx.composite(X)
     out = tmp_path / "loss.json"
     rc = main(["loss", "cdnow", "--calibration-end", "1997-09-30", "--holdout-end", "1998-06-30",
-               "--index", str(index_file), "--out", str(out)])  # fmt: skip
+               "--index", str(index_file), "--out", str(out), "--core-share", "0.2"])  # fmt: skip
     assert rc == 0
     printed = capsys.readouterr().out
     d = json.loads(out.read_text())
@@ -176,10 +181,11 @@ def test_loss_cli_cdnow_prints_the_pandas_numbers(tmp_path, capsys):
         0.2 * n
     )
     churned = ~monetary.index.isin(hold["customer_id"].unique())
-    groups = {
+    groups = {  # issue 10: four cells (the default core is like for like; 0.2 given here)
         "neglected_core": core & ~top_volume,
         "served_core": core & top_volume,
-        "other": ~core,
+        "over_served": ~core & top_volume,
+        "other": ~core & ~top_volume,
     }
     for name, m in groups.items():
         m = m.to_numpy()

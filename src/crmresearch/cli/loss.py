@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from crmresearch._io import write_json
+from crmresearch._privacy import key_fingerprint, load_key, new_key
 from crmresearch.cli._args import (
     HelpFormatter,
     add_engine_options,
@@ -19,9 +20,9 @@ from crmresearch.cli._args import (
     index_file,
     load_data,
     one_line_errors,
-    write_lists,
     writing,
 )
+from crmresearch.loss import GROUPS
 from crmresearch.study import Study, StudyParams
 
 HELP = "potential core-customer loss: valuable customers the volume tiers neglect, and their churn"
@@ -62,24 +63,32 @@ def register(subparsers) -> None:
                         help="fitted classification index from `crmresearch index`")  # fmt: skip
     parser.add_argument("--config", default="ecommerce", metavar="NAME|FILE",
                         help="index system (indicators, fills, log transforms)")  # fmt: skip
-    parser.add_argument("--core-share", type=float, default=0.2,
-                        help="share of customers that are core by the index")  # fmt: skip
+    parser.add_argument("--core-share", type=float, default=None,
+                        help="share of customers that are core by the index (default and 0: like "
+                        "for like, as many customers as the top volume tier(s))")  # fmt: skip
     parser.add_argument("--volume-shares", default="0.05,0.15,0.80", metavar="A,B,C",
                         help="ABC customer shares of the volume tiers")  # fmt: skip
     parser.add_argument("--top-tiers", default=None, metavar="T1,T2",
                         help="volume tiers that get core treatment (default: the top tier)")  # fmt: skip
     parser.add_argument("--out", required=True, metavar="FILE.json", help="result (JSON)")
     parser.add_argument("--list", default=None, metavar="FILE",
-                        help="also write the complete customer lists (neglected core, problem "
-                        "customers): .csv (UTF-8 with BOM, opens in Excel) or .xlsx (one sheet "
-                        "per list); pseudonymized ids, revenue in bands, no index column")  # fmt: skip
+                        help="also write the complete customer lists (problem customers, "
+                        "neglected core, rising stars, over-served; one primary list per customer, "
+                        "a treatment each): .csv (UTF-8 with BOM, opens in Excel) or .xlsx (one "
+                        "sheet per list); pseudonymized ids, revenue in bands, no index column")  # fmt: skip
     parser.add_argument("--id-key", default=None, metavar="FILE",
                         help="key file for the pseudonyms (keyed HMAC); created with mode 0600 "
                         "when missing. The same key gives the same pseudonyms in every run: keep "
                         "it. Without it a fresh key is used and pseudonyms change per run")  # fmt: skip
     parser.add_argument("--raw-ids", action="store_true",
-                        help="also write the lists with the real customer ids, to a separate "
-                        "file next to --list (NAME.raw-ids.csv|.xlsx); keep it inside the firm")  # fmt: skip
+                        help="also write pseudonym -> real customer id to a separate file next "
+                        "to --list (NAME.raw-ids.csv); keep it inside the firm")  # fmt: skip
+    parser.add_argument("--rise", type=float, default=10.0,
+                        help="rising star: index rise (0-100 points) over --rise-periods")  # fmt: skip
+    parser.add_argument("--rise-freq", choices=("M", "Q"), default="Q",
+                        help="period of the rising-star comparison: month or quarter")  # fmt: skip
+    parser.add_argument("--rise-periods", type=int, default=1,
+                        help="look-back in periods for rising stars")  # fmt: skip
     add_log_options(parser)
     add_engine_options(parser)
     parser.set_defaults(func=run)
@@ -104,7 +113,7 @@ def study_params(args: argparse.Namespace) -> StudyParams:
     )
 
 
-def compute(study: Study, *, core_share: float = 0.2, top_tiers=None):
+def compute(study: Study, *, core_share: float | None = None, top_tiers=None, id_key=None):
     """``loss.potential_core_loss`` on the study's composite, volume tiers and outcomes (the
     same call the core-customer-loss report makes); returns the result and the run's facts."""
     from crmresearch.loss import potential_core_loss
@@ -115,9 +124,9 @@ def compute(study: Study, *, core_share: float = 0.2, top_tiers=None):
     composite = study.composite
     print("holdout outcomes ...", file=sys.stderr)
     result = potential_core_loss(
-        composite, study.volume_tiers, study.outcomes, core_share=core_share,
+        composite, study.volume_tiers, study.outcomes, core_share=core_share or None,
         top_volume_tiers=tuple(top_tiers) if top_tiers else (study.top_tier,),
-        revenue_before=features["monetary"], pseudonymize=False,
+        revenue_before=features["monetary"], pseudonymize=True, id_key=id_key,
     )  # fmt: skip
     X = study.index_input
     return result, {"windows": study.windows(), "volume_rule": study.volume_tiers.attrs["rule"],
@@ -150,42 +159,33 @@ def check_windows(args: argparse.Namespace) -> None:
     check_order(("--holdout-start", args.holdout_start), ("--holdout-end", args.holdout_end))
 
 
-def customer_lists(result, study: Study) -> dict:
-    """The complete lists a manager acts on, real ids in a ``customer_id`` column (no index)."""
+def customer_lists(result, study: Study, args: argparse.Namespace):
+    """The complete manager lists (``loss.customer_lists``): problem customers, neglected core,
+    rising stars (validated on the holdout) and over-served, with the result's id key."""
     from crmresearch.loss import problem_customers
 
-    lists = {"neglected_core": result.neglected.rename_axis("customer_id").reset_index()}
-    problems = problem_customers(study.features)
-    if len(problems):
-        lists["problem_customers"] = problems.rename_axis("customer_id").reset_index()
-    return lists
+    print("rising stars (the index per period) ...", file=sys.stderr)
+    rising = study.rising_stars(rise=args.rise, freq=args.rise_freq, periods=args.rise_periods)
+    return result.customer_lists(rising=rising.rising, problems=problem_customers(study.features))
 
 
 def by_attribute(result, study: Study) -> dict:
-    """Neglected core per value of each static customer attribute (``--customers FILE``)."""
+    """The four cells per value of each static customer attribute (``--customers FILE``):
+    customers per cell and the neglected core's holdout churn."""
     import pandas as pd
 
-    attributes = study.static_attributes
+    cells = result.customers  # raw ids, in memory only
     out = {}
-    neglected = pd.Series(study.features.index.isin(result.neglected.index), study.features.index)
-    churned = study.outcomes["churned"]
-    for column in attributes.columns:
-        values = attributes[column].astype("string").fillna("(no attribute row)")
-        table = (
-            pd.DataFrame(
-                {
-                    "customers": values.value_counts(sort=False),
-                    "neglected_core": values[neglected].value_counts(sort=False),
-                    "neglected_churned": values[neglected & churned].value_counts(sort=False),
-                }
-            )
-            .fillna(0)
-            .astype("int64")
-        )
-        table["neglected_churn_rate"] = table["neglected_churned"] / table["neglected_core"].where(
-            table["neglected_core"] > 0
-        )
-        out[column] = table.drop(columns="neglected_churned")
+    for column in study.static_attributes.columns:
+        values = study.static_attributes[column].reindex(cells.index)
+        values = values.astype("string").fillna("(no attribute row)").rename(column)
+        table = pd.crosstab(values, cells["group"]).reindex(columns=list(GROUPS), fill_value=0)
+        table.insert(0, "customers", table.sum(axis=1))
+        neglected = cells["group"] == "neglected_core"
+        churn = cells.loc[neglected, "churned"].astype(float).groupby(values[neglected]).mean()
+        table["neglected_churn_rate"] = churn.reindex(table.index)
+        table.columns.name = None
+        out[column] = table
     return out
 
 
@@ -197,9 +197,7 @@ def run(args: argparse.Namespace) -> int:
     if args.list and Path(args.list).suffix.lower() not in (".csv", ".xlsx"):
         raise ValueError(f"--list {args.list}: use a .csv or .xlsx file name")
     if args.raw_ids and not args.list:
-        raise ValueError(
-            "--raw-ids writes the lists with real ids next to --list FILE: give --list"
-        )
+        raise ValueError("--raw-ids writes the real ids next to --list FILE: give --list")
     check_windows(args)
     if args.log.lower() not in ("cdnow", "synthetic") and not (
         args.calibration_end and args.holdout_end
@@ -221,33 +219,60 @@ def run(args: argparse.Namespace) -> int:
     study = Study(source, params, index=index, customers=args.customers, spark=spark)
     if args.customers:
         study.customers  # noqa: B018 - read (and validated) before the long part
-    result, meta = compute(study, core_share=args.core_share, top_tiers=tops)
+    key, key_lines = id_key(args.id_key)
+    result, meta = compute(study, core_share=args.core_share, top_tiers=tops, id_key=key)
     print(study.describe_windows().replace(" to ", " .. "))
     print(f"volume tiers: {meta['volume_rule']}")
     print(summary_text(result, args.list).replace("raw ids)", "real ids)"))
     facts = {**meta, **result.to_dict(include_list=False), "log": Path(args.log).name}
-    facts["pseudonymized"] = True  # the lists: --raw-ids adds a separate file, never replaces
+    facts["id_key_fingerprint"] = key_fingerprint(key)
     if args.customers:
         tables = by_attribute(result, study)
         for column, table in tables.items():
-            print(f"\nneglected core by {column}:")
+            print(
+                f"\ncustomers per cell by {column} (neglected_churn_rate: holdout churn of the neglected core):"
+            )
             print(table.to_string(formatters={"neglected_churn_rate": "{:.1%}".format}))
         facts["by_attribute"] = {
             col: {str(v): {k: _plain(x) for k, x in row.items()} for v, row in t.iterrows()}
             for col, t in tables.items()
         }
     if args.list:
-        written = write_lists(
-            args.list, customer_lists(result, study), id_key=args.id_key, raw_ids=args.raw_ids
-        )
-        facts["id_key_fingerprint"] = written["fingerprint"]
-        for line in written["lines"]:
+        lists = customer_lists(result, study, args)
+        target = Path(args.list)
+        raw = target.with_name(f"{target.stem}.raw-ids.csv") if args.raw_ids else None
+        with writing(target):
+            lists.write(target.parent, stem=target.stem, formats=(target.suffix[1:].lower(),),
+                        real_ids_file=raw)  # fmt: skip
+        facts["lists"] = {k: int(v) for k, v in lists.counts()["primary"].items()}
+        print(lists.summary())
+        for line in key_lines:
             print(line)
+        origin = (
+            f"key {args.id_key}"
+            if args.id_key
+            else ("a fresh key (pseudonyms change per run; keep them with --id-key FILE)")
+        )
+        print(f"wrote {target} ({len(lists.table):,} customers; pseudonyms from {origin})")
+        if raw is not None:
+            print(f"wrote {raw} (pseudonym -> real customer id: keep inside the firm)")
     with writing(args.out):
         write_json(args.out, facts)
     print(f"wrote {args.out}")
     print(f"done in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return 0
+
+
+def id_key(path: str | None) -> tuple[bytes, list[str]]:
+    """The firm's pseudonym key from ``path`` (created with mode 0600 when missing), else a fresh
+    one; and what to tell the user about it."""
+    if not path:
+        return new_key(), []
+    existed = Path(path).exists()
+    key = load_key(path, create=True)
+    return key, [] if existed else [
+        f"created id key {path} (mode 0600): keep it to get the same pseudonyms"
+    ]
 
 
 def _plain(x):

@@ -363,6 +363,28 @@ class Study:
             customers=self.features.index, **self._engine_options(),
         )  # fmt: skip
 
+    def rising_stars(self, *, rise: float = 10.0, freq: str = "Q", periods: int = 1):
+        """Rising stars validated on the holdout: the configured index applied per period
+        (``compare.reclassify``), customers below the top index tier whose index rose by at
+        least ``rise`` points over ``periods``, against peers of the same tier
+        (``compare.validate_rising_stars``; ``.rising`` is the list)."""
+        from crmresearch import compare
+
+        X = self.features
+        tiers_by_period, values = compare.reclassify(
+            self.log,
+            freq=freq,
+            scheme="abc",
+            index=self.configured_index,
+            start=self.calibration_start or X.attrs.get("window", {}).get("start"),
+            end=self.calibration_end,
+            return_values=True,
+            shares=tuple((self.volume_tiers.value_counts(sort=False) / len(X)).to_numpy()),
+        )
+        return compare.validate_rising_stars(
+            values, tiers_by_period, self.outcomes, rise=rise, periods=periods
+        )
+
     def windows(self) -> dict[str, dict[str, str]]:
         """The two windows as plain data (for JSON outputs and manifests)."""
         out = {"calibration": {"start": self.calibration_start_used, "end": self.calibration_end}}

@@ -190,3 +190,30 @@ def test_from_features_has_no_outcomes():
     assert study.features is features
     with pytest.raises(ValueError, match="no transaction log"):
         study.outcomes  # noqa: B018
+
+
+@pytest.fixture
+def four_percent_rejected(tmp_path):
+    rows = [f"c{i % 9},2024-01-{1 + i % 28:02d},{5 + i}" for i in range(50)]
+    rows[3] = ",2024-01-04,8"  # no customer
+    rows[7] = "c7,someday,9"  # no date
+    path = tmp_path / "log.csv"
+    path.write_text("customer_id,date,amount\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def test_mostly_rejected_logs_are_refused(four_percent_rejected):
+    from crmresearch.study import RejectedRowsError
+
+    with pytest.raises(RejectedRowsError, match=r"2 of 50 rows \(4\.0\s?%\) were rejected"):
+        load_source(str(four_percent_rejected))  # default: at most 1 %
+    assert load_source(str(four_percent_rejected), max_rejected_share=0.05).log.n_rejected == 2
+    with pytest.raises(RejectedRowsError):
+        Study.from_params(str(four_percent_rejected), calibration_end="2024-01-15",
+                          holdout_end="2024-01-31", max_rejected_share=0.01)  # fmt: skip
+    # the caller's own share wins (a report parameter of 5 % is not overruled by 1 %)
+    study = Study.from_params(str(four_percent_rejected), calibration_end="2024-01-15",
+                              holdout_end="2024-01-31", max_rejected_share=0.05)  # fmt: skip
+    assert study.source.facts["rows_rejected"] == 2
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        load_source(str(four_percent_rejected), max_rejected_share=5)

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from crmresearch.study.params import StudyParams, fit_index, iso_date, volume_scheme
-from crmresearch.study.source import MAX_REJECTED_SHARE, Source, load_source
+from crmresearch.study.source import Source, load_source
 
 #: Default windows of the bundled CDNOW log (calibration ≤ 1997-09-30, holdout to 1998-06-30).
 CDNOW_WINDOWS = ("1997-09-30", "1998-06-30")
@@ -172,15 +172,18 @@ class Study:
         read_options: Mapping[str, Any] | None = None,
         index=None,
         require_holdout: bool = True,
-        max_rejected_share: float | None = MAX_REJECTED_SHARE,
+        max_rejected_share: float | None = None,
         customers: Any = None,
         spark: Any = None,
         **params: Any,
     ) -> Study:
         """Load ``data`` and set up the study; ``params`` are :class:`StudyParams` fields.
 
-        ``customers``: a customer attribute file (or ``CustomerTable``) read with
-        :func:`crmresearch.data.read_customers`; ``spark``: a SparkSession for ``engine="spark"``.
+        ``max_rejected_share``: refuse a log with a larger share of rejected rows
+        (:class:`RejectedRowsError`; the CLI and the reports pass their parameter, default
+        ``MAX_REJECTED_SHARE`` = 1 %); None = not checked here. ``customers``: a customer
+        attribute file (or ``CustomerTable``) read with :func:`crmresearch.data.read_customers`;
+        ``spark``: a SparkSession for ``engine="spark"``.
         """
         study_params = StudyParams.from_mapping(params)
         source = load_source(

@@ -90,7 +90,9 @@ def test_features_on_spark_equal_duckdb(tmp_path, capsys):
     duck, spark = tmp_path / "duck.parquet", tmp_path / "spark.parquet"
     argv = ["features", "synthetic", "--n-customers", "1500", "--end", "2023-12-31"]
     assert main([*argv, "--out", str(duck)]) == 0
-    assert main([*argv, "--out", str(spark), "--engine", "spark", "--spark-master", "local[1]"]) == 0
+    assert (
+        main([*argv, "--out", str(spark), "--engine", "spark", "--spark-master", "local[1]"]) == 0
+    )
     assert "aggregating in Spark" in capsys.readouterr().err
     a, b = pd.read_parquet(duck).sort_index(), pd.read_parquet(spark).sort_index()
     assert list(a.columns) == list(b.columns) and list(a.index) == list(b.index)
@@ -100,3 +102,47 @@ def test_features_on_spark_equal_duckdb(tmp_path, capsys):
             np.testing.assert_array_equal(x, y, err_msg=column)
         else:
             np.testing.assert_allclose(x, y, rtol=1e-12, atol=0, equal_nan=True, err_msg=column)
+
+
+@pytest.mark.slow
+def test_spark_table_and_loss_equal_duckdb(tmp_path, capsys):
+    """`--table` reads a table of the Spark session; `loss --engine spark` gives the cells of
+    the DuckDB run (features and holdout outcomes both aggregated in Spark)."""
+    import json
+    import os
+
+    import pandas as pd
+
+    reason = _spark_missing()
+    if reason:
+        if os.environ.get("CRMRESEARCH_REQUIRE_SPARK") == "1":
+            pytest.fail(f"CRMRESEARCH_REQUIRE_SPARK=1 but {reason}")
+        pytest.skip(reason)
+    from pyspark.sql import SparkSession
+
+    from crmresearch.datasets import make_crm_data
+
+    spark = SparkSession.builder.master("local[1]").getOrCreate()
+    log = make_crm_data(n_customers=800, seed=0).transactions.frame
+    spark.createDataFrame(log[["customer_id", "date", "amount"]]).createOrReplaceTempView("crm_tx")
+    from_table, from_log = tmp_path / "table.parquet", tmp_path / "log.csv"
+    log[["customer_id", "date", "amount"]].to_csv(from_log, index=False)
+    assert main(["features", "--table", "crm_tx", "--engine", "spark", "--end", "2023-12-31",
+                 "--out", str(from_table)]) == 0  # fmt: skip
+    duck = tmp_path / "duck.parquet"
+    assert main(["features", str(from_log), "--end", "2023-12-31", "--out", str(duck)]) == 0
+    a, b = pd.read_parquet(duck).sort_index(), pd.read_parquet(from_table).sort_index()
+    pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-12, atol=0)
+
+    duck_json, spark_json = tmp_path / "d.json", tmp_path / "s.json"
+    argv = ["loss", "synthetic", "--n-customers", "800"]
+    assert main([*argv, "--out", str(duck_json)]) == 0
+    assert main([*argv, "--out", str(spark_json), "--engine", "spark"]) == 0
+    d, s = (json.loads(p.read_text()) for p in (duck_json, spark_json))
+    for cell in ("served_core", "neglected_core", "over_served", "other"):
+        assert d["groups"][cell]["customers"] == s["groups"][cell]["customers"]
+        assert d["groups"][cell]["churn_rate"] == s["groups"][cell]["churn_rate"]
+    assert d["comparison"]["risk_difference"] == pytest.approx(
+        s["comparison"]["risk_difference"], rel=1e-9
+    )
+    capsys.readouterr()

@@ -18,7 +18,10 @@ FIGURES = {
     "neglected_core": lambda d: d["groups"]["neglected_core"]["customers"],
     "risk_difference": lambda d: d["comparison"]["risk_difference"],
     "risk_difference_ci": lambda d: list(d["comparison"]["risk_difference_ci"]),
-    "odds_ratio_adjusted": lambda d: d["comparison"]["odds_ratio"],
+    "odds_ratio_adjusted": lambda d: d["comparison"]["odds_ratio_adjusted"],
+    # issue 10: the fourth cell and the p-value of the same test as the CI
+    "over_served": lambda d: d["groups"]["over_served"]["customers"],
+    "risk_difference_p": lambda d: d["comparison"]["risk_difference_p"],
 }
 
 

@@ -301,3 +301,15 @@ def test_every_error_names_the_file(tmp_path, content):
     with pytest.raises(DataError) as err:
         read_transactions(path, sep="," if b";" in content else None)
     assert "named_file.csv" in str(err.value)
+
+
+def test_customer_dates_out_of_range_are_named_as_such(tmp_path):
+    from crmresearch.data import read_customers
+
+    text = "customer_id,signup_date\na,2020-01-01\nb,1850-01-01\nc,someday\n"
+    table = read_customers(write(tmp_path, "c.csv", text))
+    assert dict(zip(table.rejected["row"], table.rejected["reason"], strict=True)) == {
+        2: "signup_date out of range",
+        3: "unparseable signup_date",
+    }
+    assert table.n_accepted + table.n_rejected == table.n_read == 3

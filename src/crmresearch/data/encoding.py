@@ -16,7 +16,7 @@ One rule, in this order:
    and when none works a :class:`DataError` names the line of the first bad byte.
 
 The result records the codec and how it was chosen (``"given"``, ``"byte-order mark"``,
-``"detected"``, ``"utf-8"``); :class:`~crmresearch.data.TransactionLog` reports it.
+``"detected"``, ``"default"`` for valid UTF-8); :class:`~crmresearch.data.TransactionLog` reports it.
 """
 
 from __future__ import annotations
@@ -157,7 +157,7 @@ def detect_encoding(path: Path, name: str, head: bytes, opener=None) -> tuple[st
     if bom is not None:
         return bom, "byte-order mark"
     if first_undecodable(path, "utf-8", opener) is None:
-        return "utf-8", "utf-8"
+        return "utf-8", "default"
     sample = _non_ascii_sample(path, opener)
     for codec in _ranked_candidates(sample):
         if first_undecodable(path, codec, opener) is None:

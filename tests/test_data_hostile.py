@@ -313,3 +313,38 @@ def test_customer_dates_out_of_range_are_named_as_such(tmp_path):
         3: "unparseable signup_date",
     }
     assert table.n_accepted + table.n_rejected == table.n_read == 3
+
+
+@pytest.mark.parametrize(
+    "text, codec",
+    [("Müller,2024-01-01,1\nStraße Café,2024-01-02,2\nNiño,2024-01-03,3\n", "cp1252"),
+     ("张三,2024-01-01,1\n李四,2024-01-02,2\n王五,2024-01-03,3\n", "gb18030"),
+     ("陳大文,2024-01-01,1\n林小明,2024-01-02,2\n黃志強,2024-01-03,3\n", "big5")],
+)  # fmt: skip
+def test_short_files_are_not_mistaken_for_another_script(tmp_path, text, codec):
+    """A generic detector calls short GBK text Korean and short Big5 text GBK; the reader must
+    not (the decoded ids are compared with the originals)."""
+    path = write(tmp_path, "s.csv", "customer_id,date,amount\n" + text, encoding=codec)
+    log = read_transactions(path)
+    assert log.encoding == codec
+    assert log.frame["customer_id"].tolist() == [r.split(",")[0] for r in text.splitlines()]
+
+
+def test_xlsx_renamed_to_csv_is_read_as_a_workbook(tmp_path):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.append(["customer_id", "date", "amount"])
+    wb.active.append(["a", "2024-01-01", 5])
+    wb.save(tmp_path / "really.csv")
+    log = read_transactions(tmp_path / "really.csv")
+    assert log.sheet == "Sheet" and log.summary().total_amount == 5
+    assert log.rejected.empty and log.n_read == 1
+
+
+def test_cyrillic_cp1251_is_not_forced_to_western(tmp_path):
+    text = (
+        "customer_id,date,amount\nИванов,2024-01-01,1\nПетров,2024-01-02,2\nСидоров,2024-01-03,3\n"
+    )
+    log = read_transactions(write(tmp_path, "ru.csv", text, encoding="cp1251"))
+    assert log.frame["customer_id"].tolist() == ["Иванов", "Петров", "Сидоров"]

@@ -56,9 +56,11 @@ def read_excel(path: Path, name: str, sheet, kind: str):
             f"{name}: reading Excel needs openpyxl. Fix: pip install openpyxl, or export the "
             "sheet as CSV."
         ) from None
+    handle = open(path, "rb")  # a file object: openpyxl would refuse a workbook named .csv
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for damaged files
+        handle.close()
         raise DataError(
             f"{name}: cannot open it as an Excel workbook ({type(exc).__name__}). Fix: open "
             "and save it again in Excel as .xlsx, or export the sheet as CSV UTF-8 or Parquet."
@@ -90,6 +92,7 @@ def read_excel(path: Path, name: str, sheet, kind: str):
             data.append(texts)
     finally:
         book.close()
+        handle.close()
     while data and all(t == "" for t in data[-1]) and (len(data) - 1) not in problems:
         data.pop()
     header = _fill_names(header)

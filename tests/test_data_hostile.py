@@ -348,3 +348,20 @@ def test_cyrillic_cp1251_is_not_forced_to_western(tmp_path):
     )
     log = read_transactions(write(tmp_path, "ru.csv", text, encoding="cp1251"))
     assert log.frame["customer_id"].tolist() == ["Иванов", "Петров", "Сидоров"]
+
+
+def test_parameter_dates_are_iso_only():
+    """Issue 12 item 4: `--end 05.01.2024` was silently read as 2024-05-01."""
+    import datetime as dt
+
+    from crmresearch.data import parse_iso_date
+
+    assert parse_iso_date("2024-01-05", "--end") == pd.Timestamp("2024-01-05")
+    assert parse_iso_date(dt.date(2024, 1, 5)) == pd.Timestamp("2024-01-05")
+    for text in ("05.01.2024", "01/05/2024", "5 Jan 2024"):
+        msg = str(pytest.raises(DataError, parse_iso_date, text, "--end").value)
+        assert "--end" in msg and "YYYY-MM-DD" in msg and text in msg
+    msg = str(pytest.raises(DataError, parse_iso_date, "2024/1/5", "holdout_end").value)
+    assert "write 2024-01-05" in msg
+    msg = str(pytest.raises(DataError, parse_iso_date, "2024-02-30", "start").value)
+    assert "not a calendar date" in msg

@@ -44,6 +44,7 @@ from crmresearch.data.customers import (
     infer_field_type,
     read_customers,
 )
+from crmresearch.data.dates import parse_iso_date
 from crmresearch.data.log import TransactionLog, TransactionSummary
 from crmresearch.data.mapping import parse_column_mapping
 from crmresearch.data.reading import _read_csv_arrow  # noqa: F401  (tests check the fast path)
@@ -62,4 +63,5 @@ __all__ = [
     "read_customers",
     "parse_column_mapping",
     "infer_field_type",
+    "parse_iso_date",
 ]

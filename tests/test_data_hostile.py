@@ -365,3 +365,21 @@ def test_parameter_dates_are_iso_only():
     assert "write 2024-01-05" in msg
     msg = str(pytest.raises(DataError, parse_iso_date, "2024-02-30", "start").value)
     assert "not a calendar date" in msg
+
+
+@pytest.mark.parametrize("cut", [1, 700, 1500, 3000])
+def test_line_scan_is_exact_across_chunk_and_window_boundaries(tmp_path, cut, monkeypatch):
+    """The fast probe must agree with an exact count wherever the long line falls."""
+    from crmresearch.data import scan
+
+    monkeypatch.setattr(scan, "_CHUNK", 4096)  # many chunk boundaries in a small file
+    lines = [b"a,2024-01-01,1"] * 300
+    lines[cut // 14] = b"b,2024-01-01," + b"9" * 1001  # 1,014 bytes
+    data = b"customer_id,date,amount\n" + b"\n".join(lines) + b"\n"
+    path = tmp_path / "w.csv"
+    path.write_bytes(data)
+    longest = max(len(x) for x in data.split(b"\n"))
+    assert longest == 1014
+    with pytest.raises(DataError, match=f"line {cut // 14 + 2} is 1,014 bytes"):
+        scan.scan_text(path, "w.csv", max_line_bytes=1013)
+    assert scan.scan_text(path, "w.csv", max_line_bytes=1014).has_nul is False

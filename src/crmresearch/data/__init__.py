@@ -33,9 +33,9 @@ same row numbering), trimming / missing-token checks / number casts run as Arrow
 and dates are parsed once per distinct value. Measured on this project's 2-core machine while
 it was heavily shared (load average 7-10): 2 M rows CSV read in 3.3 s, summary 2.2 s;
 10 M rows x 9 columns Parquet (1 M customers) read in 23 s, summary 38 s, peak RSS 2.0 GB.
-With the issue-12/13 checks (encoding, line scan, amount and date rules, summary rows, NFC ids)
-a 1 M-row, 26 MB CSV reads in 1.8-2.8 s against 1.3-2.9 s before (load average 7) and CDNOW in
-0.11 s either way; the line scan costs ~5 ms per MB.
+With the issue-12/13 checks (encoding, line scan, amount and date rules, summary rows, NFC ids),
+measured as CPU time (the machine's load average was 11-13, so wall times mean little): CDNOW
+0.053 s before and after; a 1 M-row, 26 MB CSV 0.34-0.37 s against 0.31-0.36 s before.
 """
 
 from crmresearch.data.customers import (

@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crmresearch._format import fmt_int, fmt_money, fmt_num, fmt_p, fmt_pct, kmo_label, p_equals
+from crmresearch._format import fmt_int, fmt_num, fmt_p, fmt_pct, kmo_label, p_equals
 from crmresearch.reports import display as D
 from crmresearch.reports.labels import label, label_with_unit
+from crmresearch.reports.labels import money as fmt_money  # the report's currency
 from crmresearch.study import volume_scheme
 
 __all__ = [

@@ -61,6 +61,10 @@ class Strategy:
     notes: list[str] = field(default_factory=list)
 
 
+def _pct2(x) -> str:
+    return fmt_pct(x, 2)
+
+
 def _money(x, digits=2, a=None) -> str:
     return fmt_money(x, digits, a.currency if a is not None else "$")
 
@@ -348,7 +352,7 @@ def show_campaign(se: Strategy) -> None:
         table,
         caption=f"Customers and mean outcomes per arm ('{arm}' column)",
         formats={
-            o: (fmt_pct if a.outcome_kinds.get(o) == "rate" else "{:,.3f}") for o in a.outcomes
+            o: (_pct2 if a.outcome_kinds.get(o) == "rate" else "{:,.3f}") for o in a.outcomes
         },  # fmt: skip
         index_label="arm",
     )

@@ -10,9 +10,9 @@
   separator is ``.``, a space, a no-break space or ``'`` (``1.234,50``, ``1 234,50``).
 * *sign*: ``-``, ``+`` or ``−`` (U+2212) before everything; **or** the whole value in parentheses
   (accounting negative: ``(1,234.50)`` = −1234.5) — not both.
-* *currency*: at most one marker, before the number: ``¥ ￥ $ US$ € £ RMB CNY USD EUR GBP``, or
-  after it: ``元 RMB CNY USD EUR GBP`` (words in any case). ``¥ ￥ 元 RMB CNY`` all mean CNY,
-  ``$ US$ USD`` USD, ``€ EUR`` EUR, ``£ GBP`` GBP.
+* *currency*: at most one marker, before or after the number (spaces allowed between):
+  ``¥ ￥ $ € £ RMB CNY USD EUR GBP`` (words in any case), ``US$`` only before, ``元`` only
+  after. ``¥ ￥ 元 RMB CNY`` all mean CNY, ``$ US$ USD`` USD, ``€ EUR`` EUR, ``£ GBP`` GBP.
 
 Anything else is rejected as ``unparseable <column>`` (e.g. ``1,5`` with the default decimal mark,
 ``12abc``, ``1,23,456``, ``$5 USD``, ``-(5)``). A column may use one currency: rows in another
@@ -44,7 +44,7 @@ CURRENCY_CODES = {
 
 _WORDS = "(?i:rmb|cny|usd|eur|gbp)"
 _BEFORE = rf"(?P<cur1>(?i:us\$)|\$|¥|￥|€|£|{_WORDS})?"
-_AFTER = rf"(?P<cur2>元|{_WORDS})?"
+_AFTER = rf"(?P<cur2>元|\$|¥|￥|€|£|{_WORDS})?"
 _NUM = {
     ".": r"(?P<num>(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)(?P<exp>[eE][+-]?\d+)?",
     ",": r"(?P<num>(?:\d{1,3}(?:[. \x{a0}\x{202f}']\d{3})+|\d+)(?:,\d*)?|,\d+)(?P<exp>[eE][+-]?\d+)?",

@@ -15,6 +15,7 @@ Every value stays raw (text for files) here; parsing and validation happen in
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 from dataclasses import dataclass, field
@@ -245,20 +246,27 @@ def _read_delimited(path: Path, name: str, sep: str, codec: str):
         raise DataError(
             f"{name}: the file is empty. Fix: export it again with a header line and data rows."
         ) from None
-    except pd.errors.ParserError as exc:
+    except (pd.errors.ParserError, csv.Error) as exc:
         if not _EXTRA_FIELDS.search(str(exc)):
-            raise DataError(
-                f"{name}: cannot split the file into columns with sep={sep!r}: "
-                f"{_short(_one_line(exc), 200)}. Fix: pass the right delimiter (sep=..., CLI "
-                "--sep) or quote fields that contain it."
-            ) from None
-        table, problems, trailing = _read_ragged(path, name, sep, options)
+            raise _split_error(name, sep, exc) from None
+        try:
+            table, problems, trailing = _read_ragged(path, name, sep, options)
+        except (pd.errors.ParserError, csv.Error) as exc2:
+            raise _split_error(name, sep, exc2) from None
     header = [str(v).strip() if not pd.isna(v) else "" for v in table.iloc[0]]
     frame = table.iloc[1:].reset_index(drop=True)
     frame.columns = _unique_names(header)
     if problems:
         _refuse_if_every_row_is_longer(frame, problems, trailing, len(header), name, sep)
     return frame, problems
+
+
+def _split_error(name: str, sep: str, exc: BaseException) -> DataError:
+    return DataError(
+        f"{name}: cannot split the file into columns with sep={sep!r}: "
+        f"{_short(_one_line(exc), 200)}. Fix: pass the right delimiter (sep=..., CLI --sep) or "
+        "quote fields that contain it (and close every quote)."
+    )
 
 
 def _read_ragged(path, name, sep, options):

@@ -39,6 +39,7 @@ class CampaignInput:
     name: str
     kwargs: dict[str, Any]
     description: str
+    currency: str | None = None  # the campaign's own currency (None: the report's)
 
 
 def _read_table(path: str) -> pd.DataFrame:
@@ -74,6 +75,7 @@ def _hillstrom(control: str) -> CampaignInput:
         "tiers from past-year spend (A ≥ $350, B $100–$350, C < $100); index tiers of the same "
         "sizes from the classification index of recency, past-year spend, category breadth and "
         "multichannel buying.",
+        currency="$",  # the Hillstrom amounts are US dollars whatever the report's data
     )
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 
 from crmresearch._format import fmt_int, fmt_money, fmt_num, fmt_p, fmt_pct, p_text, signed
 from crmresearch.reports import display as D
+from crmresearch.reports import labels
 from crmresearch.reports.sections.strategy_campaign import (
     CampaignInput,
     MethodCheck,
@@ -290,7 +291,7 @@ def strategy_effectiveness(
                              post_days=campaign_post_days)  # fmt: skip
         a = strategy.campaign_analysis(
             camp.frame, **camp.kwargs, margin=margin, cost_per_customer=cost_per_customer,
-            budget=budget, alpha=alpha,
+            budget=budget, alpha=alpha, currency=camp.currency or labels.currency(),
         )  # fmt: skip
         out.campaign, out.analysis = camp, a
         metrics.update(_metrics(a, camp))

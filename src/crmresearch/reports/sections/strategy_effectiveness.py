@@ -244,6 +244,7 @@ def _metrics(a, camp: CampaignInput) -> dict:
     ]  # fmt: skip
     return {
         "campaign": camp.name,
+        "campaign_sha256": camp.sha256,
         "campaign_synthetic": False,
         "campaign_customers": int(a.n_customers),
         "campaign_arms": [label_text(x) for x in a.arms],

@@ -105,22 +105,23 @@ _ISO_DATE = re.compile(r"^(\d{4})-?(\d{2})-?(\d{2})$")
 def iso_date(value: Any, name: str) -> str:
     """An ISO 8601 calendar date parameter (YYYY-MM-DD, or the basic form YYYYMMDD) as
     ``"YYYY-MM-DD"``. Ambiguous forms (05.01.2024, 1/5/24) are refused: they are read as
-    January 5 in one country and May 1 in another. ``name`` (e.g. ``--end``) is in the message."""
+    January 5 in one country and May 1 in another. ``name`` (e.g. ``--end``) is in the message,
+    which comes from :func:`crmresearch.data.dates.parse_iso_date` (the one rule for dates given
+    as parameters; it shows the ISO form of a year-first date such as 2024/01/05)."""
+    from crmresearch.data.dates import parse_iso_date
     from crmresearch.errors import DataError
 
-    text = f"{value:%Y-%m-%d}" if isinstance(value, (pd.Timestamp, dt.date)) else str(value).strip()
+    if isinstance(value, (pd.Timestamp, dt.date)):
+        return f"{value:%Y-%m-%d}"
+    text = str(value).strip()
     match = _ISO_DATE.match(text)
-    if match and (text.count("-") in (0, 2)):
+    if match and text.count("-") in (0, 2):
         try:
-            day = dt.date(*(int(g) for g in match.groups()))
+            return f"{dt.date(*(int(g) for g in match.groups())):%Y-%m-%d}"
         except ValueError:
-            match = None
-    if not match or text.count("-") not in (0, 2):
-        raise DataError(
-            f"{name} = {text!r}: give the date as YYYY-MM-DD, e.g. 2024-06-30 (forms like "
-            "05.01.2024 or 1/5/24 are ambiguous and refused)"
-        ) from None
-    return f"{day:%Y-%m-%d}"
+            pass  # e.g. 2024-02-30: parse_iso_date says it is not a calendar date
+    parse_iso_date(text, name)  # raises with the reason and the fix
+    raise DataError(f"{name} = {text!r}: give the date as YYYY-MM-DD, e.g. 2024-06-30")
 
 
 _iso = iso_date  # the name used before iso_date was public

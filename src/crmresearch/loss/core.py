@@ -119,8 +119,9 @@ def potential_core_loss(
       0); both equal ``statsmodels.stats.proportion.confint_proportions_2indep``; the pooled
       two-proportion z-test (``z``, ``p_value``) is kept as the test of equal churn;
     - logistic regressions over core customers: ``logit P(churn) = b0 + b1 neglected + f(s)``
-      with ``s = log(1 + max(revenue_before, 0))`` and ``f`` linear (``odds_ratio``) or a
-      natural cubic spline (``odds_ratio_adjusted``); Wald CI and p of ``b1``. Inside the core,
+      with ``s = log(1 + max(revenue_before, 0))`` and ``f`` linear (``odds_ratio``, also named
+      ``odds_ratio_adjusted``) or a
+      natural cubic spline (``odds_ratio_spline``); Wald CI and p of ``b1``. Inside the core,
       neglected means spend below the volume cut, so the groups hardly overlap in ``s``:
       ``adjustment`` shows the overlap and a local comparison around the cut.
 
@@ -147,9 +148,13 @@ def potential_core_loss(
     volume_cut = float(rb[top].min()) if n_top else float("nan")
     adjustment = spend_adjustment(churned, neglected, rb, core, volume_cut, alpha=alpha,
                                   spline_df=spline_df, band_factor=band_factor)  # fmt: skip
-    comparison["odds_ratio_adjusted"] = adjustment.spline["odds_ratio"]
-    comparison["odds_ratio_adjusted_ci"] = adjustment.spline["odds_ratio_ci"]
-    comparison["odds_ratio_adjusted_p_value"] = adjustment.spline["odds_ratio_p_value"]
+    # the linear-spend odds ratio is "the" adjusted one (metrics key odds_ratio_adjusted)
+    comparison["odds_ratio_adjusted"] = comparison["odds_ratio"]
+    comparison["odds_ratio_adjusted_ci"] = comparison["odds_ratio_ci"]
+    comparison["odds_ratio_adjusted_p_value"] = comparison["odds_ratio_p_value"]
+    comparison["odds_ratio_spline"] = adjustment.spline["odds_ratio"]
+    comparison["odds_ratio_spline_ci"] = adjustment.spline["odds_ratio_ci"]
+    comparison["odds_ratio_spline_p_value"] = adjustment.spline["odds_ratio_p_value"]
     notes += adjustment.notes
     if (rb < 0).any():
         notes.append(

@@ -234,7 +234,8 @@ def _metrics(result, sensitivity, rising, problems, validity, baselines, lists) 
         "p_value": _f(c["p_value"]),
         "odds_ratio_adjusted": _f(c["odds_ratio_adjusted"]),
         "odds_ratio_adjusted_ci": [_f(v) for v in c["odds_ratio_adjusted_ci"]],
-        "odds_ratio_linear": _f(c["odds_ratio"]),
+        "odds_ratio_spline": _f(c["odds_ratio_spline"]),
+        "odds_ratio_spline_ci": [_f(v) for v in c["odds_ratio_spline_ci"]],
         "spend_overlap_extrapolation": bool(result.adjustment.extrapolation),
         "band_risk_difference": _f(result.adjustment.band.get("risk_difference")),
         "band_risk_difference_ci": [_f(v) for v in result.adjustment.band.get(

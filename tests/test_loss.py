@@ -644,3 +644,17 @@ def test_sensitivity_and_overlap_figures_draw_the_numbers(world):
     ax = r.plot_overlap().axes[0]
     assert ax.get_xscale() == "log" and ax.get_title()
     plt.close("all")
+
+
+def test_cdnow_like_for_like_cells_equal_size_and_plain_pandas(cdnow_inputs):
+    frame, feats, composite, outcomes = cdnow_inputs
+    vol = T.abc(feats["monetary"])
+    r = L.potential_core_loss(composite, vol, outcomes, revenue_before=feats["monetary"])
+    ref, core, top = _cells_reference(composite, vol, outcomes["churned"], feats["monetary"],
+                                      outcomes["revenue"])  # fmt: skip
+    for col in ("customers", "churned", "revenue_before", "revenue_after", "revenue_at_risk"):
+        assert r.groups[col].to_numpy() == pytest.approx(ref[col].to_numpy(), rel=1e-9), col
+    # acceptance (issue 10): neglected core and over-served have the same size on CDNOW
+    assert r.groups.loc["neglected_core", "customers"] == r.groups.loc["over_served", "customers"]
+    assert r.core_customers == int(top.sum()) == math.floor(0.05 * 23570)
+    assert r.adjustment.extrapolation  # volume tiers cut the same revenue: no common support

@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
-
-import yaml
 
 from crmresearch import reports
 
@@ -83,34 +78,19 @@ def register(subparsers) -> None:
 
 
 def parse_assignments(items: list[str]) -> dict:
-    """``["a=1", "b=x"]`` → ``{"a": 1, "b": "x"}`` (values parsed as YAML)."""
+    """``["a=1", "b=x"]`` → ``{"a": 1, "b": "x"}`` (values parsed as YAML, without tags,
+    anchors or aliases: :func:`crmresearch.reports.params.parse_value`)."""
     params = {}
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise ValueError(f"-p {item!r}: expected KEY=VALUE, e.g. -p core_share=0.1")
-        try:
-            params[key.strip()] = yaml.safe_load(value) if value != "" else ""
-        except yaml.YAMLError:
-            params[key.strip()] = value  # not YAML (e.g. %d.%m.%Y): take the text as it is
+        params[key.strip()] = reports.params.parse_value(value, f"-p {key.strip()}")
     return params
 
 
 def load_params_file(path: str | None) -> dict:
-    if not path:
-        return {}
-    file = Path(path)
-    if not file.is_file():
-        raise FileNotFoundError(f"--params {path}: file not found")
-    try:
-        loaded = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ValueError(f"--params {path}: not valid YAML ({exc})") from exc
-    if loaded is None:
-        return {}
-    if not isinstance(loaded, dict):
-        raise ValueError(f"--params {path}: expected a mapping of parameter: value")
-    return loaded
+    return reports.params.load_params_file(path)
 
 
 def params_for(name: str, from_file: dict, overrides: dict) -> dict:
@@ -145,19 +125,14 @@ def run(args) -> int:
         raise ValueError(f"--jobs {jobs}: give 1 or more")
     jobs = min(jobs, len(names))
     started = time.perf_counter()
-    tasks = [(name, per_report[name], args.out, formats, args.pdf_engine) for name in names]
-    failed = 0
-    if jobs == 1:
-        outcomes = (_run_one(*task, progress=not args.no_progress) for task in tasks)
-        failed = _print_outcomes(outcomes)
-    else:
-        # Separate processes (spawned, so no kernel or thread state is shared): each report
-        # runs its own papermill kernel; two at a time keeps both cores of a small machine busy.
+    if jobs > 1:
+        # Separate spawned processes, each with its own kernel; they end when this one ends.
         print(f"running {len(names)} reports, {jobs} at a time ...", file=sys.stderr)
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            futures = [pool.submit(_run_one, *task, progress=False) for task in tasks]
-            failed = _print_outcomes(f.result() for f in futures)
+    outcomes = reports.run_reports(
+        names, per_report, args.out, formats=formats, pdf_engine=args.pdf_engine, jobs=jobs,
+        progress=not args.no_progress, on_result=_print_outcome,
+    )  # fmt: skip
+    failed = sum(1 for _name, _result, error in outcomes if error)
     if len(names) > 1:
         print(
             f"{len(names) - failed} of {len(names)} reports written in {time.perf_counter() - started:.1f} s"
@@ -165,28 +140,15 @@ def run(args) -> int:
     return 1 if failed else 0
 
 
-def _run_one(name, params, out, formats, engine, progress=True):
-    """Run one report; return (name, text lines, error) so that a worker never raises."""
-    try:
-        result = reports.run(
-            name, params, out, formats=formats, pdf_engine=engine, progress=progress
-        )
-    except reports.ReportError as exc:
-        return name, [], str(exc)
-    lines = [str(result)]
-    lines += [f"  {key}: {result.files[key]}" for key in ("html", "pdf") if key in result.files]
-    return name, lines, None
-
-
-def _print_outcomes(outcomes) -> int:
-    failed = 0
-    for _name, lines, error in outcomes:
-        if error:
-            print(f"crmresearch report: error: {error}", file=sys.stderr)
-            failed += 1
-        for line in lines:
-            print(line, flush=True)
-    return failed
+def _print_outcome(outcome) -> None:
+    _name, result, error = outcome
+    if error:
+        print(f"crmresearch report: error: {error}", file=sys.stderr)
+        return
+    print(str(result), flush=True)
+    for key in ("html", "pdf"):
+        if key in result.files:
+            print(f"  {key}: {result.files[key]}", flush=True)
 
 
 def _drop_foreign_keys(per_report: dict, from_file: dict, overrides: dict) -> dict:

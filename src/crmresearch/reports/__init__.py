@@ -42,6 +42,7 @@ from crmresearch.reports.runner import (
     package_versions,
     parse_formats,
     run,
+    run_reports,
 )
 
 __all__ = [
@@ -64,6 +65,7 @@ __all__ = [
     "package_versions",
     "parse_formats",
     "run",
+    "run_reports",
     "to_html",
     "validate_params",
     "_coerce",

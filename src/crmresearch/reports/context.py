@@ -18,10 +18,84 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ReportContext", "begin", "report_parameter_names"]
+from crmresearch._format import fmt_int, fmt_pct
+from crmresearch.errors import DataError
+
+__all__ = [
+    "MAX_REJECTED_SHARE",
+    "ReportContext",
+    "RejectedRowsError",
+    "WindowError",
+    "begin",
+    "check_rejected",
+    "report_parameter_names",
+]
+
+#: Default of the reports' ``max_rejected_share`` parameter.
+MAX_REJECTED_SHARE = 0.01
 
 #: Parameters that say how to read the data (the rest of the study's go to ``StudyParams``).
-_SOURCE_PARAMETERS = ("data", "columns", "date_format", "n_customers")
+_SOURCE_PARAMETERS = (
+    "data", "columns", "date_format", "n_customers", "encoding", "sep", "sheet",
+    "max_rejected_share", "currency",
+)  # fmt: skip
+_READ_OPTIONS = ("encoding", "sep", "sheet")
+
+
+class RejectedRowsError(DataError):
+    """More than ``max_rejected_share`` of the data's rows were rejected (run refused, exit 2)."""
+
+
+class WindowError(DataError):
+    """The windows do not fit the data (e.g. the holdout starts after its last date)."""
+
+
+def check_rejected(log, max_share: float, *, name: str) -> None:
+    """Refuse a log of which more than ``max_share`` of the rows read were rejected: headline
+    numbers from the few rows that survived validation would look valid and be wrong."""
+    n_read, n_rejected = int(log.n_read), int(log.n_rejected)
+    if not n_read or n_rejected / n_read <= max_share:
+        return
+    reasons = log.rejected["reason"].value_counts().head(3)
+    top = "; ".join(f"{reason} ({fmt_int(count)})" for reason, count in reasons.items())
+    raise RejectedRowsError(
+        f"{name}: {fmt_int(n_rejected)} of {fmt_int(n_read)} rows ({fmt_pct(n_rejected / n_read)}) "
+        f"were rejected, more than max_rejected_share = {max_share:g}. Top reasons: {top}. Fix: "
+        "see each row's reason with `crmresearch validate FILE --rejected rejected.csv`, correct "
+        "the file or the reading options (columns, date_format, sep, encoding, sheet), or accept "
+        "the loss with a higher -p max_rejected_share"
+    )
+
+
+def rows_line(study) -> str:
+    """Rows read / accepted / rejected, for page 1 of every report."""
+    log = study.source.log
+    n_read, n_rejected = int(log.n_read), int(log.n_rejected)
+    share = fmt_pct(n_rejected / n_read) if n_read else "–"
+    return (
+        f"rows read {fmt_int(n_read)} / accepted {fmt_int(log.n_accepted)} / "
+        f"rejected {fmt_int(n_rejected)} ({share})"
+    )
+
+
+def holdout_coverage(study) -> str | None:
+    """A sentence when the holdout window runs past the data's last date (truncated);
+    :class:`WindowError` when it starts after it (no holdout data at all)."""
+    last = study.source.facts.get("last_date")
+    if study.source.is_synthetic:  # planted windows: the generator's own, never truncated
+        return None
+    if not last or not study.holdout_end or study.holdout_end <= last:
+        return None
+    if study.holdout_start > last:
+        raise WindowError(
+            f"{study.source.name}: the holdout window starts on {study.holdout_start}, after the "
+            f"data's last date {last}: there is no holdout data. Fix: give calibration_end and "
+            f"holdout_end within the data (it ends on {last})"
+        )
+    return (
+        f"The data end on {last}, before holdout_end {study.holdout_end}: the holdout window is "
+        f"truncated to {study.holdout_start} – {last}, and churn means no purchase up to {last}."
+    )
 
 
 @dataclass
@@ -36,6 +110,12 @@ class ReportContext:
     @property
     def source(self):
         return self.study.source
+
+    def public_params(self) -> dict[str, Any]:
+        """The parameters as shown to managers (a data file by its name, never its path)."""
+        from crmresearch.reports.runner import public_parameters
+
+        return public_parameters(self.params)
 
     def manifest_facts(self) -> dict[str, Any]:
         """The windows actually used and the customers analysed (for the manifest)."""
@@ -65,23 +145,31 @@ def report_parameter_names(name: str) -> list[str]:
 def begin(name: str, namespace: Mapping[str, Any]) -> ReportContext:
     """Set up report ``name`` from the parameter values in ``namespace`` (the notebook's
     ``globals()``): capture warnings, set figure defaults, build the study, show the title."""
-    from crmresearch.reports import display
+    from crmresearch.reports import display, labels
     from crmresearch.study import Study
 
     params = {key: namespace[key] for key in report_parameter_names(name) if key in namespace}
     log = display.capture_warnings()  # warnings go to a note in the appendix, never the body
     display.setup_figures(params.get("language", "en"))
+    labels.set_currency(params.get("currency") or "$")
     study = Study.from_params(
         params.get("data", "cdnow"),
         columns=params.get("columns") or None,
         date_format=params.get("date_format") or None,
         n_customers=params.get("n_customers", 5000),
+        read_options={k: params[k] for k in _READ_OPTIONS if params.get(k) not in (None, "")},
         **{k: v for k, v in params.items() if k not in _SOURCE_PARAMETERS},
     )
+    max_share = params.get("max_rejected_share", MAX_REJECTED_SHARE)
+    check_rejected(study.source.log, max_share, name=study.source.name)
+    truncated = holdout_coverage(study)
     context = ReportContext(name=name, params=params, study=study, warnings=log)
     title = params.get("title") or name.replace("_", " ").capitalize()
     display.title_block(
         str(title),
         f"{study.source.name}: {len(study.features):,} customers; {study.describe_windows()}",
+        rows_line(study),
     )
+    if truncated:
+        display.note(truncated, kind="warning", title="Truncated holdout.")
     return context

@@ -249,12 +249,14 @@ def setup_figures(language: str = "en") -> None:
     pd.set_option("display.max_columns", 30)
 
 
-def title_block(title: str, subtitle: str) -> None:
-    """The report's title (h1) and a line saying what data and windows it covers."""
+def title_block(title: str, subtitle: str, detail: str = "") -> None:
+    """The report's title (h1), a line saying what data and windows it covers, and an optional
+    second line (the rows read / accepted / rejected)."""
     stamp = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
+    second = f"<br>{html.escape(typeset(detail))}" if detail else ""
     _html(
         f"<h1>{html.escape(title)}</h1><p class='crm-meta'>{html.escape(subtitle)} · "
-        f"generated {stamp}</p>"
+        f"generated {stamp}{second}</p>"
     )
 
 
@@ -358,4 +360,4 @@ def appendix(report) -> None:
 
 def reproducibility(report) -> None:
     """The reproducibility manifest of a report (parameters, data and run, versions)."""
-    manifest(report.params, report.source, **report.manifest_facts())
+    manifest(report.public_params(), report.source, **report.manifest_facts())

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import ast
 import datetime as _dt
+import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,13 @@ __all__ = [
     "BUILTIN_SOURCES",
     "Parameter",
     "notebook_parameters",
+    "PLAIN_TYPES",
+    "check_plain",
+    "literal",
     "coerce",
+    "parse_value",
+    "parse_yaml_params",
+    "load_params_file",
     "validate_params",
 ]
 
@@ -95,11 +103,85 @@ def notebook_parameters(path: str | os.PathLike) -> dict[str, Parameter]:
 
 
 def _type_name(value: Any) -> str:
-    return type(value).__name__
+    return "null" if value is None else type(value).__name__
+
+
+#: The only types a parameter value (or an element of a list/dict value) may have.
+PLAIN_TYPES = (str, bool, int, float)
+
+# A number in scientific notation without a dot (1e-9, 2E5): YAML 1.1 reads it as text.
+_SCIENTIFIC = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")
+
+
+def check_plain(value: Any, where: str) -> None:
+    """Refuse anything but str, int, float, bool and lists / str-keyed dicts of those
+    (checked recursively); non-finite numbers are refused too.
+
+    This is what keeps a parameter from becoming code: only these types are written into the
+    notebook, and they are written as Python literals (:func:`literal`).
+    """
+    if isinstance(value, bool) or isinstance(value, (str, int)):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{where}: {value!r} is not a finite number")
+        return
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            check_plain(item, f"{where}[{i}]")
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValueError(f"{where}: key {key!r} must be text, got {_type_name(key)}")
+            check_plain(item, f"{where}[{key!r}]")
+        return
+    raise ValueError(
+        f"{where}: a value of type {_type_name(value)} is not allowed; give text, a number, "
+        "true/false, or a list / mapping of those"
+    )
+
+
+def literal(value: Any) -> str:
+    """``value`` (already :func:`check_plain`-ed) as Python source, checked to read back as
+    exactly ``value`` by :func:`ast.literal_eval` (so it can only ever be data)."""
+    check_plain(value, "parameter")
+    text = repr(value)
+    if ast.literal_eval(text) != value:  # pragma: no cover - repr of plain types round-trips
+        raise ValueError(f"parameter value {text[:60]} does not round-trip as a literal")
+    return text
+
+
+def _numeric_text(value: Any) -> Any:
+    """``"1e-9"`` → ``1e-09``: numbers in scientific notation are numbers."""
+    if isinstance(value, str) and _SCIENTIFIC.match(value.strip()):
+        return float(value)
+    return value
+
+
+def _check_list_items(name: str, value: list, default: list, notebook: str) -> list:
+    """Elements of a list parameter whose default holds numbers must be numbers too."""
+    if not default or not all(
+        isinstance(d, (int, float)) and not isinstance(d, bool) for d in default
+    ):
+        return value
+    items = [_numeric_text(v) for v in value]
+    bad = [v for v in items if isinstance(v, bool) or not isinstance(v, (int, float))]
+    if bad:
+        raise ValueError(
+            f"report {notebook}: parameter {name!r} must be a list of numbers like its default "
+            f"{default!r}, got {bad[0]!r}"
+        )
+    return [float(v) if isinstance(default[0], float) else v for v in items]
 
 
 def coerce(name: str, value: Any, spec: Parameter, notebook: str) -> Any:
-    """Check ``value`` against the default's type; return the value to inject."""
+    """Check ``value`` against the default's type; return the value to inject.
+
+    ``None`` (YAML ``null`` or an empty YAML value) is refused for every parameter whose default
+    is not ``None``: leaving a parameter out gives its default, and a null can never switch a
+    safeguard off (``-p pseudonymize_ids=null`` is an error, only ``false`` switches it off).
+    """
     default = spec.default
     # YAML turns 1997-09-30 into a date; the notebooks take ISO strings.
     if isinstance(value, (_dt.date, _dt.datetime)) and (
@@ -108,9 +190,15 @@ def coerce(name: str, value: Any, spec: Parameter, notebook: str) -> Any:
         value = value.isoformat()
     if isinstance(value, tuple):
         value = list(value)
+    if isinstance(default, (int, float)) and not isinstance(default, bool):
+        value = _numeric_text(value)
+    if value is not None:
+        check_plain(value, f"report {notebook}: parameter {name!r}")
     if isinstance(default, str) and isinstance(value, (int, float)) and not isinstance(value, bool):
         value = str(value)  # e.g. -p n_factors=3 for a text parameter "parallel" | "3"
-    if default is None or value is None:
+    if value is None:
+        ok = default is None
+    elif default is None:
         ok = True
     elif isinstance(default, bool):
         ok = isinstance(value, bool)
@@ -122,12 +210,15 @@ def coerce(name: str, value: Any, spec: Parameter, notebook: str) -> Any:
             value = float(value)
     elif isinstance(default, (list, tuple)):
         ok = isinstance(value, list)
+        if ok:
+            value = _check_list_items(name, value, list(default), notebook)
     else:
         ok = isinstance(value, type(default))
     if not ok:
+        hint = " (null is not a value: leave the parameter out for its default)" if value is None else ""
         raise ValueError(
             f"report {notebook}: parameter {name!r} must be {_type_name(default)} "
-            f"like its default {default!r}, got {_type_name(value)} {value!r}"
+            f"like its default {default!r}, got {_type_name(value)} {value!r}{hint}"
         )
     choices = spec.choices
     if choices and value is not None and str(value) not in choices:
@@ -135,6 +226,64 @@ def coerce(name: str, value: Any, spec: Parameter, notebook: str) -> Any:
             f"report {notebook}: parameter {name!r} = {value!r} is not one of: {', '.join(choices)}"
         )
     return value
+
+
+# ---------------------------------------------------------------------------- YAML input
+
+
+def _refuse_yaml_features(text: str, where: str) -> None:
+    """Refuse YAML tags (``!!binary``, ``!!python/...``, ``!custom``), anchors and aliases:
+    parameters are plain data, and aliases can blow a small file up into a huge structure."""
+    import yaml
+
+    try:
+        for token in yaml.scan(text):
+            if isinstance(token, yaml.TagToken):
+                raise ValueError(f"{where}: YAML tags such as {token.value[0]}{token.value[1]} are not allowed")
+            if isinstance(token, (yaml.AnchorToken, yaml.AliasToken)):
+                raise ValueError(f"{where}: YAML anchors and aliases (&name, *name) are not allowed")
+    except yaml.YAMLError:
+        return  # not YAML at all: the caller decides (a -p value is then taken as text)
+
+
+def parse_value(text: str, where: str = "-p") -> Any:
+    """One ``-p KEY=VALUE`` value: read as YAML (0.2, true, [a, b], {a: b}, 1e-9), text that is
+    not YAML taken as it is; YAML tags, anchors and aliases refused."""
+    import yaml
+
+    if text == "":
+        return ""
+    _refuse_yaml_features(text, where)
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text  # not YAML (e.g. %d.%m.%Y): the text as it is
+
+
+def parse_yaml_params(text: str, where: str) -> dict:
+    """A ``--params`` file's text → mapping (tags, anchors and aliases refused)."""
+    import yaml
+
+    _refuse_yaml_features(text, where)
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{where}: not valid YAML ({exc})") from exc
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ValueError(f"{where}: expected a mapping of parameter: value")
+    return loaded
+
+
+def load_params_file(path: str | os.PathLike | None) -> dict:
+    """Read a ``--params`` YAML file (see :func:`parse_yaml_params`)."""
+    if not path:
+        return {}
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"--params {path}: file not found")
+    return parse_yaml_params(file.read_text(encoding="utf-8"), f"--params {file.name}")
 
 
 def validate_params(
@@ -180,7 +329,50 @@ def validate_params(
                 f"existing CSV/Parquet path or one of: {', '.join(BUILTIN_SOURCES)}"
             )
         merged["data"] = str(data_path.resolve())
+    check_settings(merged, label)
     return merged
+
+
+_WINDOW_NAMES = ("calibration_start", "calibration_end", "holdout_start", "holdout_end")
+
+
+def check_settings(params: dict[str, Any], label: str) -> None:
+    """Checks of values that need no data: window dates (ISO, calibration before holdout),
+    windows given for one's own data, shares in [0, 1], a known text encoding.
+
+    The window rules are the study's own (:class:`~crmresearch.study.Study` is built on a source
+    without data, which checks the given dates and their order and nothing else).
+    """
+    from crmresearch.study import Source, Study, StudyParams
+
+    data = params.get("data")
+    if isinstance(data, str) and data not in BUILTIN_SOURCES:
+        missing = [k for k in ("calibration_end", "holdout_end") if k in params and not params[k]]
+        if missing:
+            raise ValueError(
+                f"report {label}: give {' and '.join(missing)} (YYYY-MM-DD) for your own data, "
+                "e.g. -p calibration_end=2024-06-30 -p holdout_end=2024-12-31"
+            )
+    windows = {k: params[k] for k in _WINDOW_NAMES if params.get(k)}
+    if windows:
+        Study(Source("parameters", log=None), StudyParams.from_mapping(windows))
+    share = params.get("max_rejected_share")
+    if share is not None and not 0 <= share <= 1:
+        raise ValueError(f"report {label}: max_rejected_share = {share!r}: give a share in [0, 1]")
+    encoding = params.get("encoding")
+    if encoding:
+        import codecs
+
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise ValueError(
+                f"report {label}: encoding = {encoding!r} is not a known text encoding "
+                "(e.g. utf-8, gb18030, big5, utf-16)"
+            ) from None
+    currency = params.get("currency")
+    if currency is not None and not (0 < len(str(currency)) <= 8):
+        raise ValueError(f"report {label}: currency = {currency!r}: give a symbol such as $, ¥, €")
 
 
 _coerce = coerce  # the name used before the split (tests, callers)

@@ -36,7 +36,14 @@ from pathlib import Path
 from typing import Any
 
 from crmresearch._io import write_json, write_text
-from crmresearch.reports.params import validate_params
+from crmresearch.reports.params import BUILTIN_SOURCES, validate_params
+from crmresearch.reports.processes import (
+    kernel_preexec,
+    out_lock,
+    remove_stale,
+    run_many,
+    temporary_folder,
+)
 from crmresearch.reports.render import (
     METRICS_MIMETYPE,
     PDF_ENGINES,
@@ -55,6 +62,9 @@ __all__ = [
     "package_versions",
     "parse_formats",
     "run",
+    "run_one",
+    "run_reports",
+    "public_parameters",
 ]
 
 #: The reports shipped as package data in ``crmresearch/reports/notebooks/``
@@ -147,6 +157,8 @@ def _kernel_manager_class(notebook: Path):
             # is not the user's business; cell errors still arrive through the protocol.
             kw.setdefault("stderr", subprocess.DEVNULL)
             kw["env"] = {**(kw.get("env") or os.environ), NOTEBOOK_ENV: str(notebook.resolve())}
+            # The kernel ends when this process ends, however it ends (SIGKILL included).
+            kw.setdefault("preexec_fn", kernel_preexec(os.getpid()))
             return await super().start_kernel(**kw)
 
         @property
@@ -160,41 +172,88 @@ def _kernel_manager_class(notebook: Path):
     return _ThisPythonKernelManager
 
 
-def _cell_failure(name: str, exc: Exception, nb) -> ReportError:
-    """Turn papermill's execution error into one message: notebook, cell, first line, error."""
+#: Errors raised in a notebook that are the input's fault, not the report's: the run ends with
+#: a :class:`~crmresearch.errors.DataError` (CLI exit 2) carrying the error's own message.
+INPUT_ERRORS = ("RejectedRowsError", "WindowError")
+
+
+def _tags(cell) -> list[str]:
+    return cell.get("metadata", {}).get("tags", [])
+
+
+def section_of(nb, index: int) -> str:
+    """The heading of the notebook section cell ``index`` belongs to (the last markdown heading
+    above it), or "setup" for cells before the first heading."""
+    for cell in reversed(nb.cells[:index]):
+        if cell.cell_type != "markdown":
+            continue
+        headings = [ln.lstrip("#").strip() for ln in cell.source.splitlines() if ln.startswith("#")]
+        if headings:
+            return headings[-1]
+    return "setup"
+
+
+def _cell_failure(name: str, exc: Exception, nb) -> Exception:
+    """Turn papermill's execution error into one message: section, cell, first line, error.
+
+    ``nb`` is the notebook as executed (with the injected-parameters cell).
+    """
+    from crmresearch.errors import DataError
+
     index = getattr(exc, "cell_index", None)
     ename = getattr(exc, "ename", type(exc).__name__)
     evalue = getattr(exc, "evalue", str(exc))
+    if ename in INPUT_ERRORS:
+        return DataError(f"report {name}: {evalue}")
     if index is None:
         return ReportError(f"report {name}: notebook execution failed: {ename}: {evalue}")
-    # Number cells as in the source notebook: papermill inserted an injected-parameters cell.
-    injected_before = sum(
-        1
-        for c in nb.cells[:index]
-        if "injected-parameters" in c.get("metadata", {}).get("tags", [])
-    )
+    # Number cells as in the source notebook, without the injected-parameters cell.
+    injected_before = sum(1 for c in nb.cells[:index] if "injected-parameters" in _tags(c))
     cell_number = index - injected_before + 1
     source = getattr(exc, "source", "") or nb.cells[index].source
     first = next((ln.strip() for ln in source.splitlines() if ln.strip()), "")
     if len(first) > 80:
         first = first[:77] + "..."
     return ReportError(
-        f"report {name}: notebook {name}.ipynb failed in cell {cell_number} ({first!r}): "
-        f"{ename}: {evalue}"
+        f"report {name}: notebook {name}.ipynb failed in cell {cell_number} ({first!r}) of "
+        f"section {section_of(nb, index)!r}: {ename}: {evalue}"
     )
+
+
+def inject_parameters(nb, params: dict[str, Any]):
+    """A copy of ``nb`` with a cell tagged ``injected-parameters`` after the ``parameters`` cell,
+    assigning each value as a Python literal (:func:`~crmresearch.reports.params.literal`).
+
+    We write this cell ourselves instead of papermill's translator, which writes values of types
+    it does not know (bytes from YAML ``!!binary``) into the code unescaped.
+    """
+    import nbformat
+
+    from crmresearch.reports.params import literal
+
+    lines = ["# Parameters"]
+    for key, value in params.items():
+        if not key.isidentifier():
+            raise ValueError(f"parameter name {key!r} is not a name")
+        lines.append(f"{key} = {literal(value)}")
+    nb = copy.deepcopy(nb)
+    cell = nbformat.v4.new_code_cell("\n".join(lines) + "\n", metadata={"tags": ["injected-parameters"]})
+    positions = [i for i, c in enumerate(nb.cells) if "parameters" in _tags(c)]
+    nb.cells.insert(positions[0] + 1 if positions else 0, cell)
+    return nb
 
 
 def _execute(
     name: str, notebook: Path, params: dict[str, Any], *, progress: bool, timeout: int | None
 ):
+    import logging
+
     import nbformat
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     # papermill writes nothing itself (output_path=None); we keep the executed notebook in memory.
-    nb_in = nbformat.read(notebook, as_version=4)
-    import logging
-
+    nb_in = inject_parameters(nbformat.read(notebook, as_version=4), params)
     # We checked the parameters ourselves; papermill's own parser logs false alarms about
     # lines it cannot read (e.g. `x = ""  # comment "with quotes"`).
     logging.getLogger("papermill").setLevel(logging.ERROR)
@@ -206,7 +265,7 @@ def _execute(
             nb = papermill.execute_notebook(
                 nb_in,
                 None,
-                parameters=params,
+                parameters=None,  # injected above, as literals
                 kernel_name="python3",
                 progress_bar=progress,
                 cwd=str(notebook.parent),
@@ -214,26 +273,12 @@ def _execute(
                 kernel_manager_class=_kernel_manager_class(notebook),
             )
     except PapermillExecutionError as exc:
-        raise _cell_failure(name, exc, nb_in_executed(exc, nb_in)) from None
+        raise _cell_failure(name, exc, nb_in) from None
     finally:
         if env_backup is None:
             os.environ.pop("MPLBACKEND", None)
         else:
             os.environ["MPLBACKEND"] = env_backup
-    return nb
-
-
-def nb_in_executed(exc, nb_in):
-    """The notebook whose cell index ``exc.cell_index`` refers to (with the injected cell)."""
-    nb = copy.deepcopy(nb_in)
-    # papermill inserts the injected cell right after the parameters cell.
-    for i, cell in enumerate(nb.cells):
-        if "parameters" in cell.get("metadata", {}).get("tags", []):
-            import nbformat
-
-            injected = nbformat.v4.new_code_cell("", metadata={"tags": ["injected-parameters"]})
-            nb.cells.insert(i + 1, injected)
-            break
     return nb
 
 
@@ -286,6 +331,27 @@ def parse_formats(formats) -> tuple[str, ...]:
     return formats
 
 
+def _check_engine(formats: tuple[str, ...], pdf_engine: str) -> None:
+    if pdf_engine not in PDF_ENGINES:
+        raise ValueError(
+            f"unknown pdf engine {pdf_engine!r}; choose one of: {', '.join(PDF_ENGINES)}"
+        )
+    if pdf_engine == "chromium" and "pdf" in formats and find_chromium() is None:
+        raise ValueError(
+            "pdf engine 'chromium' requested but no chromium executable was found on PATH; "
+            "install Debian's chromium or use --pdf-engine weasyprint"
+        )
+
+
+def public_parameters(params: dict[str, Any]) -> dict[str, Any]:
+    """Parameters as written for managers: a data file by its name, never its path."""
+    out = dict(params)
+    data = out.get("data")
+    if isinstance(data, str) and data not in BUILTIN_SOURCES:
+        out["data"] = Path(data).name
+    return out
+
+
 def run(
     name: str,
     params: dict[str, Any] | None = None,
@@ -296,13 +362,14 @@ def run(
     notebook: str | os.PathLike | None = None,
     progress: bool = True,
     timeout: int | None = None,
+    lock: bool = True,
 ) -> ReportResult:
     """Execute report ``name`` with ``params`` and write it to ``out_dir/<name>/``.
 
     Parameters
     ----------
     name : str
-        One of :data:`REPORTS` (``notebooks/<name>.ipynb``), or any name with ``notebook=``.
+        One of :data:`REPORTS` (the shipped ``<name>.ipynb``), or any name with ``notebook=``.
     params : dict, optional
         Overrides of the notebook's ``parameters`` cell; checked before the kernel starts.
     out_dir : path
@@ -312,11 +379,14 @@ def run(
         ``"pdf"`` renders the HTML first (it is kept only if ``"html"`` is asked for too).
     pdf_engine : {"weasyprint", "chromium"}
     notebook : path, optional
-        Run this notebook instead of ``notebooks/<name>.ipynb``.
+        Run this notebook instead of the shipped ``<name>.ipynb``.
     progress : bool
         Show papermill's progress bar (tqdm, stderr).
     timeout : int, optional
         Seconds allowed per cell.
+    lock : bool
+        Hold ``out_dir``'s lock for the run (a concurrent run into the same folder waits) and
+        remove what killed runs left there first. ``False`` when the caller holds the lock.
 
     Returns
     -------
@@ -325,74 +395,84 @@ def run(
     Raises
     ------
     ValueError, DataError
-        bad parameters, formats or engine (nothing is started, nothing written).
+        bad parameters, formats or engine (nothing is started, nothing written); too many
+        rejected rows (``RejectedRowsError`` in the notebook).
     ReportError
-        a cell failed (message names notebook, cell number, its first line and the error) or
-        rendering failed; ``out_dir/<name>/`` is left as it was before the call.
+        a cell failed (message names the section, cell number, its first line and the error)
+        or rendering failed; ``out_dir/<name>/`` is left as it was before the call.
     """
     t0 = time.perf_counter()
-    started = _dt.datetime.now(_dt.UTC)
     formats = parse_formats(formats)
-    if pdf_engine not in PDF_ENGINES:
-        raise ValueError(
-            f"unknown pdf engine {pdf_engine!r}; choose one of: {', '.join(PDF_ENGINES)}"
-        )
-    if pdf_engine == "chromium" and "pdf" in formats and find_chromium() is None:
-        raise ValueError(
-            "pdf engine 'chromium' requested but no chromium executable was found on PATH; "
-            "install Debian's chromium or use --pdf-engine weasyprint"
-        )
+    _check_engine(formats, pdf_engine)
     nb_path = Path(notebook) if notebook is not None else notebook_path(name)
     if not nb_path.is_file():
         raise FileNotFoundError(f"report notebook {nb_path} not found")
     full_params = validate_params(nb_path, params)
-
     out_root = Path(out_dir)
+    job = dict(name=name, nb_path=nb_path, params=full_params, out_root=out_root,
+               formats=formats, pdf_engine=pdf_engine, progress=progress, timeout=timeout, t0=t0)  # fmt: skip
+    if not lock:
+        return _run_checked(**job)
+    with out_lock(out_root):
+        remove_stale(out_root, [name])
+        return _run_checked(**job)
+
+
+def _render(name: str, nb, tmp: Path, *, title: str, formats, pdf_engine: str, timings) -> dict:
+    """HTML and PDF of the executed notebook into ``tmp``; returns the files kept."""
+    files: dict[str, Path] = {}
+    if "html" not in formats and "pdf" not in formats:
+        return files
+    t = time.perf_counter()
+    html_file = write_text(tmp / f"{name}.html", to_html(nb, title=title))
+    timings["html"] = time.perf_counter() - t
+    if "html" in formats:
+        files["html"] = html_file
+    if "pdf" in formats:
+        t = time.perf_counter()
+        pdf_target = tmp / f"{name}.pdf"
+        try:
+            html_to_pdf(html_file, pdf_target, engine=pdf_engine)
+        except ReportError:
+            raise
+        except Exception as exc:
+            raise ReportError(f"report {name}: PDF rendering ({pdf_engine}) failed: {exc}") from exc
+        files["pdf"] = pdf_target
+        timings["pdf"] = time.perf_counter() - t
+    if "html" not in formats:
+        html_file.unlink()
+    return files
+
+
+def _run_checked(
+    *, name, nb_path: Path, params, out_root: Path, formats, pdf_engine, progress, timeout, t0
+) -> ReportResult:
+    """Execute, render and write one report whose parameters were checked."""
+    import nbformat
+
+    started = _dt.datetime.now(_dt.UTC)
     out_root.mkdir(parents=True, exist_ok=True)
     final = out_root / name
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}.tmp-", dir=out_root))
     timings: dict[str, float] = {}
-    try:
+    with temporary_folder(tmp):
         t = time.perf_counter()
-        nb = _execute(name, nb_path, full_params, progress=progress, timeout=timeout)
+        nb = _execute(name, nb_path, params, progress=progress, timeout=timeout)
         timings["execute"] = time.perf_counter() - t
         records = extract_records(nb)
         metrics = records.get("metrics", {})
-        import nbformat
-
-        files: dict[str, Path] = {}
-        files["ipynb"] = write_text(tmp / f"{name}.ipynb", nbformat.writes(nb))
-
-        title = full_params.get("title") or name.replace("_", " ").capitalize()
-        if "html" in formats or "pdf" in formats:
-            t = time.perf_counter()
-            html = to_html(nb, title=str(title))
-            html_file = write_text(tmp / f"{name}.html", html)
-            timings["html"] = time.perf_counter() - t
-            if "html" in formats:
-                files["html"] = html_file
-            if "pdf" in formats:
-                t = time.perf_counter()
-                pdf_target = tmp / f"{name}.pdf"
-                try:
-                    html_to_pdf(html_file, pdf_target, engine=pdf_engine)
-                except ReportError:
-                    raise
-                except Exception as exc:
-                    raise ReportError(
-                        f"report {name}: PDF rendering ({pdf_engine}) failed: {exc}"
-                    ) from exc
-                files["pdf"] = pdf_target
-                timings["pdf"] = time.perf_counter() - t
-            if "html" not in formats:
-                html_file.unlink()
-
+        files = {"ipynb": write_text(tmp / f"{name}.ipynb", nbformat.writes(nb))}
+        title = str(params.get("title") or name.replace("_", " ").capitalize())
+        files.update(
+            _render(name, nb, tmp, title=title, formats=formats, pdf_engine=pdf_engine,
+                    timings=timings)  # fmt: skip
+        )
         files["metrics"] = write_json(tmp / "metrics.json", metrics)
         manifest = {
             "report": name,
             "notebook": nb_path.name,  # a name, never a path of the machine
-            "parameters": full_params,
-            "seed": full_params.get("seed"),
+            "parameters": public_parameters(params),
+            "seed": params.get("seed"),
             **records.get("manifest", {}),
             "formats": list(formats),
             "pdf_engine": pdf_engine if "pdf" in formats else None,
@@ -404,19 +484,56 @@ def run(
         files["manifest"] = write_json(tmp / "manifest.json", manifest)
         _make_readable(tmp)
         _replace_dir(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    files = {k: final / p.name for k, p in files.items()}
     return ReportResult(
         name=name,
         out_dir=final,
-        files=files,
+        files={k: final / p.name for k, p in files.items()},
         metrics=metrics,
         manifest=manifest,
         seconds=time.perf_counter() - t0,
         timings=timings,
     )
+
+
+def run_one(name, params, out_dir, formats, pdf_engine, progress=True):
+    """One report for :func:`run_reports` (in a worker): ``(name, result, error text)``; a
+    failing notebook is returned as its message, bad input (DataError) raises."""
+    try:
+        result = run(name, params, out_dir, formats=formats, pdf_engine=pdf_engine,
+                     progress=progress, lock=False)  # fmt: skip
+    except ReportError as exc:
+        return name, None, str(exc)
+    return name, result, None
+
+
+def run_reports(
+    names, params_by_name: dict[str, dict], out_dir, *, formats=("html", "pdf"),
+    pdf_engine: str = "weasyprint", jobs: int = 1, progress: bool = True, on_result=None,
+) -> list:  # fmt: skip
+    """Run several reports into ``out_dir``, ``jobs`` at a time, under one lock of ``out_dir``.
+
+    Workers (and their kernels) end when this process ends; SIGTERM stops them and removes
+    their temporary folders. ``on_result((name, result, error))`` is called as each report in
+    ``names`` order is done; the list of those tuples is returned.
+    """
+    out_root = Path(out_dir)
+    formats = parse_formats(formats)
+    outcomes: list = []
+
+    def _collect(outcome):
+        outcomes.append(outcome)
+        if on_result is not None:
+            on_result(outcome)
+
+    calls = [
+        dict(name=n, params=params_by_name.get(n, {}), out_dir=str(out_root), formats=formats,
+             pdf_engine=pdf_engine, progress=progress and jobs == 1)
+        for n in names
+    ]  # fmt: skip
+    with out_lock(out_root):
+        remove_stale(out_root, list(names))
+        run_many(run_one, calls, jobs=min(jobs, len(calls)) or 1, on_result=_collect)
+    return outcomes
 
 
 def _make_readable(folder: Path) -> None:

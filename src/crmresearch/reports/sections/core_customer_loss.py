@@ -13,13 +13,13 @@ import pandas as pd
 from crmresearch import _privacy
 from crmresearch._format import (
     fmt_int,
-    fmt_money,
     fmt_p,
     fmt_pct,
     is_missing,
     signed,
 )
 from crmresearch.reports import display as D
+from crmresearch.reports.labels import money as fmt_money  # the report's currency
 from crmresearch.reports.sections.core_loss_tables import (
     effect_table,
     group_table,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from crmresearch._format import fmt_money, fmt_num, fmt_pct, signed
+from crmresearch._format import fmt_num, fmt_pct, signed
+from crmresearch.reports.labels import money as fmt_money  # the report's currency
 
 __all__ = [
     "GROUP_NAMES",

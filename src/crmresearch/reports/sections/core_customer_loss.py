@@ -196,6 +196,9 @@ def _rolling_windows(study, n_windows: int, notes: list, single: str, step_month
             scores["rfm"] = compare.rfm_score(f)
         except DataError as exc:
             notes.append(f"out of time, window ending {end}: RFM score left out ({exc})")
+        clv_value, _p_alive, _note = _clv_scores(w)
+        if clv_value is not None:
+            scores["clv"] = clv_value
         out.append((end, scores, w.outcomes))
     return out
 

@@ -151,19 +151,25 @@ def rising_stars(study, *, rise: float, rise_freq: str, rise_periods: int):
 
 def _clv_scores(study):
     """CLV and P(alive) per customer from :mod:`crmresearch.clv` (BG/NBD + Gamma-Gamma fitted
-    on the calibration window), or (None, None, reason) when that package is not installed."""
+    on the calibration window), or (None, None, reason) when that package is not installed.
+    Warnings of the fits (e.g. customers left out of the Gamma-Gamma fit) come back as the
+    third element, to be shown beside the CLV baseline."""
     import importlib.util
+    import warnings
 
     if importlib.util.find_spec("crmresearch.clv") is None:
         return None, None, "CLV baseline not available: crmresearch.clv is not installed"
     from crmresearch import clv
 
-    s = clv.rfm_summary(study.log, calibration_end=study.calibration_end, time_unit="W")
-    bg = clv.BetaGeoModel().fit(s["frequency"], s["recency"], s["T"])
-    gg = clv.GammaGammaModel().fit(s["frequency"], s["monetary_value"])
-    value = clv.customer_lifetime_value(bg, gg, s, months=12)
-    p_alive = bg.p_alive(s["frequency"], s["recency"], s["T"])
-    return value, p_alive, ""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        s = clv.rfm_summary(study.log, calibration_end=study.calibration_end, time_unit="W")
+        bg = clv.BetaGeoModel().fit(s["frequency"], s["recency"], s["T"])
+        gg = clv.GammaGammaModel().fit(s["frequency"], s["monetary_value"])
+        value = clv.customer_lifetime_value(bg, gg, s, months=12)
+        p_alive = bg.p_alive(s["frequency"], s["recency"], s["T"])
+    texts = list(dict.fromkeys(str(w.message) for w in caught))
+    return value, p_alive, "; ".join(f"CLV fit: {m}" for m in texts)
 
 
 def _direction(indicator: str) -> int:
@@ -179,6 +185,8 @@ def _rolling_windows(study, n_windows: int, notes: list, single: str, step_month
     judged on the following holdout of the same length (the Study builds every window). A
     window where a score cannot be formed (RFM quartiles of heavily tied data) leaves that
     scheme out for the window, with a note."""
+    import warnings
+
     from crmresearch import compare
     from crmresearch.errors import DataError
 
@@ -193,12 +201,17 @@ def _rolling_windows(study, n_windows: int, notes: list, single: str, step_month
         scores = {"volume": f["monetary"], "index": w.composite,
                   "single": f[single] * _direction(single)}  # fmt: skip
         try:
-            scores["rfm"] = compare.rfm_score(f)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                scores["rfm"] = compare.rfm_score(f)
+            notes += [f"out of time, window ending {end}: {c.message}" for c in caught]
         except DataError as exc:
             notes.append(f"out of time, window ending {end}: RFM score left out ({exc})")
-        clv_value, _p_alive, _note = _clv_scores(w)
+        clv_value, _p_alive, clv_note = _clv_scores(w)
         if clv_value is not None:
             scores["clv"] = clv_value
+        if clv_note:
+            notes.append(f"out of time, window ending {end}: {clv_note}")
         out.append((end, scores, w.outcomes))
     return out
 

@@ -180,7 +180,7 @@ def _direction(indicator: str) -> int:
     return int(getattr(spec, "direction", 1) or 1)
 
 
-def _rolling_windows(study, n_windows: int, notes: list, single: str, step_months: int = 2):
+def _rolling_windows(study, n_windows: int, notes: dict, single: str, step_months: int = 2):
     """Refits of the whole study on calibration windows ending 0, 2, 4, ... months earlier, each
     judged on the following holdout of the same length (the Study builds every window). A
     window where a score cannot be formed (RFM quartiles of heavily tied data) leaves that
@@ -204,14 +204,15 @@ def _rolling_windows(study, n_windows: int, notes: list, single: str, step_month
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 scores["rfm"] = compare.rfm_score(f)
-            notes += [f"out of time, window ending {end}: {c.message}" for c in caught]
+            for c in caught:
+                notes.setdefault(str(c.message), []).append(end)
         except DataError as exc:
-            notes.append(f"out of time, window ending {end}: RFM score left out ({exc})")
+            notes.setdefault(f"RFM score left out ({exc})", []).append(end)
         clv_value, _p_alive, clv_note = _clv_scores(w)
         if clv_value is not None:
             scores["clv"] = clv_value
         if clv_note:
-            notes.append(f"out of time, window ending {end}: {clv_note}")
+            notes.setdefault(clv_note, []).append(end)
         out.append((end, scores, w.outcomes))
     return out
 
@@ -359,7 +360,7 @@ def core_loss(
         study.outcomes, top=validity_top, n_boot=n_boot, seed=seed,
     )  # fmt: skip
     single_name, single = compare.best_single_indicator(X, study.outcomes, top=validity_top)
-    window_notes: list[str] = []
+    window_notes: dict[str, list[str]] = {}  # message -> windows (ends) it came from
     scores = {"volume": X["monetary"], "index": study.composite, "rfm": compare.rfm_score(X),
               "single": single}  # fmt: skip
     if clv_value is not None:
@@ -372,7 +373,10 @@ def core_loss(
         out_of_time=lambda: _rolling_windows(study, out_of_time_windows, window_notes,
                                                      single_name),
     )  # fmt: skip
-    baselines.notes += window_notes + ([clv_note] if clv_note else [])
+    baselines.notes += [f"{m} (out of time, windows ending {', '.join(ends)})"
+                        for m, ends in window_notes.items()]  # fmt: skip
+    if clv_note and clv_note not in window_notes:
+        baselines.notes.append(clv_note)
     metrics = _metrics(result, sensitivity, rising, problems, validity, baselines, lists)
     findings = [*result.findings(), *rising.findings()[:1], *_validity_findings(baselines)]
     return CoreLoss(
@@ -537,6 +541,6 @@ def show_validity(cl: CoreLoss) -> None:
     if oot is not None:
         D.table(oot, caption="Out of time: value capture when refitted on earlier calibration "
                 "windows", formats={c: fmt_pct for c in ("mean", "sd", "min", "max")})  # fmt: skip
-    for n in b.notes:
-        D.note(n, kind="info")
+    if b.notes:
+        D.note("; ".join(b.notes) + ".", kind="info", title="Notes on the baselines.")
     D.show_figure(cl.validity.plot_gain())

@@ -16,7 +16,7 @@ from crmresearch.loss._inputs import _aligned_inputs, _customer_list, _group_tab
 from crmresearch.loss.adjust import spend_adjustment
 from crmresearch.loss.result import NEGLECTED_LINE_START, REVENUE_AT_RISK, CoreLossResult
 
-__all__ = ["potential_core_loss", "pseudonymize_ids", "GROUPS", "COMPARISONS",
+__all__ = ["potential_core_loss", "GROUPS", "COMPARISONS",
            "NEGLECTED_LINE_START", "REVENUE_AT_RISK", "CoreLossResult"]  # fmt: skip
 
 #: The four cells: index core x top volume tier(s).
@@ -37,7 +37,7 @@ def _as_key(key) -> bytes:
     return bytes(key)
 
 
-def pseudonymize_ids(ids, key) -> pd.Index:
+def _pseudonym_index(ids, key) -> pd.Index:
     """Keyed-HMAC pseudonyms ``C-<10 hex>`` of ``ids`` (:func:`crmresearch._privacy.pseudonymize`).
 
     ``key``: bytes (a key file from ``_privacy.load_key``) or a secret text. The same key gives
@@ -227,7 +227,7 @@ def _lists(d, group, neglected, over, pseudonymize: bool, key: bytes):
     for name, member in (("neglected", neglected), ("over_served", over)):
         lst = _customer_list(member, iv, tier, churned, rb, ra)
         if pseudonymize:
-            lst.index = pseudonymize_ids(lst.index, key)
+            lst.index = _pseudonym_index(lst.index, key)
         else:
             lst.index.name = "customer_id"
         lists[name] = lst

@@ -323,3 +323,8 @@ def test_baseline_validity_out_of_time_spread_and_helpers():
     assert name == "recency_days" and vals["a"] == -5.0  # a cost: oriented so higher = better
     rs = C.rfm_score(pd.concat([f] * 10).set_axis([f"{i}{j}" for j in range(10) for i in "abcd"]))
     assert rs.notna().all() and rs.idxmax().startswith("a")
+
+
+def test_reclassify_refuses_an_index_without_composite(small_log):
+    with pytest.raises(TypeError, match="composite"):
+        C.reclassify(small_log, "M", index=object())

@@ -400,11 +400,11 @@ def test_spline_adjustment_matches_statsmodels_glm(world):
     # the spline columns carry the intercept here: same model, different parametrization
     glm = smf.glm("churned ~ 0 + neglected + cr(lx, df=4)", d,
                   family=sm.families.Binomial()).fit()  # fmt: skip
-    assert r.comparison["odds_ratio_adjusted"] == pytest.approx(
+    assert r.comparison["odds_ratio_spline"] == pytest.approx(
         math.exp(glm.params["neglected"]), rel=1e-5)  # fmt: skip
     ci = np.exp(glm.conf_int().loc["neglected"].to_numpy())
-    assert r.comparison["odds_ratio_adjusted_ci"] == pytest.approx(tuple(ci), rel=1e-4)
-    assert r.comparison["odds_ratio_adjusted_p_value"] == pytest.approx(
+    assert r.comparison["odds_ratio_spline_ci"] == pytest.approx(tuple(ci), rel=1e-4)
+    assert r.comparison["odds_ratio_spline_p_value"] == pytest.approx(
         glm.pvalues["neglected"], rel=1e-4)  # fmt: skip
 
 
@@ -456,7 +456,8 @@ def test_core_share_sensitivity_rows_vs_pandas(world):
         assert (row["ci_low"], row["ci_high"]) == pytest.approx((lo, hi), rel=1e-9)
     recs = L.sensitivity_records(s)
     assert set(recs[0]) >= {"core_share", "neglected_share", "minimum_by_construction",
-                            "risk_difference", "ci_low", "ci_high", "odds_ratio_adjusted"}  # fmt: skip
+                            "risk_difference", "ci_low", "ci_high", "odds_ratio_adjusted",
+                            "odds_ratio_spline"}  # fmt: skip
     json.dumps(recs)
 
 
@@ -643,3 +644,17 @@ def test_sensitivity_and_overlap_figures_draw_the_numbers(world):
     ax = r.plot_overlap().axes[0]
     assert ax.get_xscale() == "log" and ax.get_title()
     plt.close("all")
+
+
+def test_cdnow_like_for_like_cells_equal_size_and_plain_pandas(cdnow_inputs):
+    frame, feats, composite, outcomes = cdnow_inputs
+    vol = T.abc(feats["monetary"])
+    r = L.potential_core_loss(composite, vol, outcomes, revenue_before=feats["monetary"])
+    ref, core, top = _cells_reference(composite, vol, outcomes["churned"], feats["monetary"],
+                                      outcomes["revenue"])  # fmt: skip
+    for col in ("customers", "churned", "revenue_before", "revenue_after", "revenue_at_risk"):
+        assert r.groups[col].to_numpy() == pytest.approx(ref[col].to_numpy(), rel=1e-9), col
+    # acceptance (issue 10): neglected core and over-served have the same size on CDNOW
+    assert r.groups.loc["neglected_core", "customers"] == r.groups.loc["over_served", "customers"]
+    assert r.core_customers == int(top.sum()) == math.floor(0.05 * 23570)
+    assert r.adjustment.extrapolation  # volume tiers cut the same revenue: no common support

@@ -159,6 +159,16 @@ def _rfm(w):
     return rfm_summary(crm.transactions, calibration_end=crm.truth.calibration_end)
 
 
+def build_rising_star_validation(w):
+    from crmresearch import tiers
+    from crmresearch.compare import validate_rising_stars
+
+    c = w["composite"]
+    values = pd.DataFrame({pd.Period("2023Q3"): 0.9 * c, pd.Period("2023Q4"): c})
+    tiers_ = pd.DataFrame({p: tiers.abc(values[p]) for p in values.columns})
+    return validate_rising_stars(values, tiers_, w["outcomes"], rise=0.1)
+
+
 def build_beta_geo(w):
     from crmresearch.clv import BetaGeoModel
 
@@ -229,6 +239,7 @@ BUILDERS = {
     "CoreLossResult": build_core_loss,
     "CustomerLists": build_customer_lists,
     "BaselineValidity": build_baseline_validity,
+    "RisingStarValidation": build_rising_star_validation,
     "BetaGeoModel": build_beta_geo,
     "GammaGammaModel": build_gamma_gamma,
     "TierEffects": build_tier_effects,

@@ -91,6 +91,17 @@ class RisingStarValidation:
             )
         return out
 
+    def summary(self) -> str:
+        t = self.table
+        lines = [f"Rising stars: {len(self.rising):,} customers", self.rule, ""]
+        if len(t):
+            shown = t[["n_rising", "n_peers", "churn_rising", "churn_peers", "risk_difference",
+                       "ci_low", "ci_high", "p_value", "revenue_difference"]].copy()  # fmt: skip
+            shown.index = [str(i) for i in shown.index]
+            lines.append(shown.round(4).to_string())
+            lines.append("")
+        return "\n".join(lines + self.findings() + [f"note: {n}" for n in self.notes])
+
     def to_dict(self) -> dict:
         def py(v):
             if isinstance(v, (np.integer,)):

@@ -12,10 +12,9 @@ comparison is like for like: four cells - ``served_core`` (both schemes agree it
 - :func:`core_share_sensitivity` - the finding for core shares 0.05 ... 0.30 and equal size.
 - :func:`customer_lists` - complete manager lists with one primary list and a treatment each.
 - :func:`problem_customers` - credit-risk / problem list with the reasons per customer.
-- :func:`pseudonymize_ids` - keyed-HMAC pseudonyms (``crmresearch._privacy``) for lists.
+Ids in lists are keyed-HMAC pseudonyms from :mod:`crmresearch._privacy`.
 """
 
-from crmresearch._stats import wilson_ci
 from crmresearch.loss.adjust import SpendAdjustment, spend_adjustment, spend_overlap
 from crmresearch.loss.core import (
     COMPARISONS,
@@ -24,7 +23,6 @@ from crmresearch.loss.core import (
     REVENUE_AT_RISK,
     CoreLossResult,
     potential_core_loss,
-    pseudonymize_ids,
 )
 from crmresearch.loss.findings import core_loss_findings, difference_sentence
 from crmresearch.loss.lists import (
@@ -65,6 +63,4 @@ __all__ = [
     "ProblemRule",
     "DEFAULT_PROBLEM_RULES",
     "LAPSING_RULE",
-    "pseudonymize_ids",
-    "wilson_ci",
 ]

@@ -16,7 +16,7 @@ from crmresearch.loss._inputs import _aligned_inputs, _customer_list, _group_tab
 from crmresearch.loss.adjust import spend_adjustment
 from crmresearch.loss.result import NEGLECTED_LINE_START, REVENUE_AT_RISK, CoreLossResult
 
-__all__ = ["potential_core_loss", "pseudonymize_ids", "GROUPS", "COMPARISONS",
+__all__ = ["potential_core_loss", "GROUPS", "COMPARISONS",
            "NEGLECTED_LINE_START", "REVENUE_AT_RISK", "CoreLossResult"]  # fmt: skip
 
 #: The four cells: index core x top volume tier(s).
@@ -37,7 +37,7 @@ def _as_key(key) -> bytes:
     return bytes(key)
 
 
-def pseudonymize_ids(ids, key) -> pd.Index:
+def _pseudonym_index(ids, key) -> pd.Index:
     """Keyed-HMAC pseudonyms ``C-<10 hex>`` of ``ids`` (:func:`crmresearch._privacy.pseudonymize`).
 
     ``key``: bytes (a key file from ``_privacy.load_key``) or a secret text. The same key gives
@@ -119,8 +119,9 @@ def potential_core_loss(
       0); both equal ``statsmodels.stats.proportion.confint_proportions_2indep``; the pooled
       two-proportion z-test (``z``, ``p_value``) is kept as the test of equal churn;
     - logistic regressions over core customers: ``logit P(churn) = b0 + b1 neglected + f(s)``
-      with ``s = log(1 + max(revenue_before, 0))`` and ``f`` linear (``odds_ratio``) or a
-      natural cubic spline (``odds_ratio_adjusted``); Wald CI and p of ``b1``. Inside the core,
+      with ``s = log(1 + max(revenue_before, 0))`` and ``f`` linear (``odds_ratio``, also named
+      ``odds_ratio_adjusted``) or a
+      natural cubic spline (``odds_ratio_spline``); Wald CI and p of ``b1``. Inside the core,
       neglected means spend below the volume cut, so the groups hardly overlap in ``s``:
       ``adjustment`` shows the overlap and a local comparison around the cut.
 
@@ -147,9 +148,13 @@ def potential_core_loss(
     volume_cut = float(rb[top].min()) if n_top else float("nan")
     adjustment = spend_adjustment(churned, neglected, rb, core, volume_cut, alpha=alpha,
                                   spline_df=spline_df, band_factor=band_factor)  # fmt: skip
-    comparison["odds_ratio_adjusted"] = adjustment.spline["odds_ratio"]
-    comparison["odds_ratio_adjusted_ci"] = adjustment.spline["odds_ratio_ci"]
-    comparison["odds_ratio_adjusted_p_value"] = adjustment.spline["odds_ratio_p_value"]
+    # the linear-spend odds ratio is "the" adjusted one (metrics key odds_ratio_adjusted)
+    comparison["odds_ratio_adjusted"] = comparison["odds_ratio"]
+    comparison["odds_ratio_adjusted_ci"] = comparison["odds_ratio_ci"]
+    comparison["odds_ratio_adjusted_p_value"] = comparison["odds_ratio_p_value"]
+    comparison["odds_ratio_spline"] = adjustment.spline["odds_ratio"]
+    comparison["odds_ratio_spline_ci"] = adjustment.spline["odds_ratio_ci"]
+    comparison["odds_ratio_spline_p_value"] = adjustment.spline["odds_ratio_p_value"]
     notes += adjustment.notes
     if (rb < 0).any():
         notes.append(
@@ -222,7 +227,7 @@ def _lists(d, group, neglected, over, pseudonymize: bool, key: bytes):
     for name, member in (("neglected", neglected), ("over_served", over)):
         lst = _customer_list(member, iv, tier, churned, rb, ra)
         if pseudonymize:
-            lst.index = pseudonymize_ids(lst.index, key)
+            lst.index = _pseudonym_index(lst.index, key)
         else:
             lst.index.name = "customer_id"
         lists[name] = lst

@@ -103,29 +103,31 @@ def _adjustment_sentences(r) -> list[str]:
     level = int(round(100 * (1 - r.alpha)))
     out = []
     ov = adj.overlap["share_in_other_range"]
-    or_, ci, p = (c["odds_ratio_adjusted"], c["odds_ratio_adjusted_ci"],
-                  c["odds_ratio_adjusted_p_value"])  # fmt: skip
-    or_text = (
-        f"odds ratio {or_:.2f} ({level} % CI {ci[0]:.2f} to {ci[1]:.2f}; {p_text(p)})"
-        if math.isfinite(or_)
-        else "odds ratio not estimable"
-    )
+    def or_text(key: str) -> str:
+        or_, ci, p = c[key], c[key + "_ci"], c[key + "_p_value"]
+        if not math.isfinite(or_):
+            return "not estimable"
+        return f"{or_:.2f} ({level} % CI {ci[0]:.2f} to {ci[1]:.2f}; {p_text(p)})"
+
+    both = (f"odds ratio {or_text('odds_ratio_adjusted')} with linear log spend and "
+            f"{or_text('odds_ratio_spline')} with a spline of log spend")  # fmt: skip
     if adj.extrapolation:
         out.append(
             "Neglected and served core customers hardly overlap in calibration spend "
             f"({fmt_pct(ov.get('neglected_core', float('nan')))} of the neglected and "
             f"{fmt_pct(ov.get('served_core', float('nan')))} of the served core lie in the other "
-            f"group's spend range), so the spend-adjusted {or_text} extrapolates a spend curve "
-            "beyond the data and is no evidence about customers of equal spend."
+            f"group's spend range), so the spend-adjusted {both} extrapolate a spend curve beyond "
+            "the data and are no evidence about customers of equal spend."
         )
-    elif math.isfinite(or_):
-        if ci_excludes_zero((math.log(ci[0]), math.log(ci[1]))):
+    else:
+        or_, ci = c["odds_ratio_spline"], c["odds_ratio_spline_ci"]
+        if math.isfinite(or_) and ci_excludes_zero((math.log(ci[0]), math.log(ci[1]))):
             word = "higher" if or_ > 1 else "lower"
-            out.append(f"At equal calibration spend (spline adjustment) the neglected core has "
-                       f"{word} odds of churning: {or_text}.")  # fmt: skip
-        else:
-            out.append(f"At equal calibration spend (spline adjustment) the churn odds do not "
-                       f"differ clearly: {or_text}; the interval includes 1.")  # fmt: skip
+            out.append(f"At equal calibration spend the neglected core has {word} odds of "
+                       f"churning: {both}.")  # fmt: skip
+        elif math.isfinite(or_):
+            out.append(f"At equal calibration spend the churn odds do not differ clearly: {both}; "
+                       "the spline interval includes 1.")  # fmt: skip
     b = adj.band
     if b.get("n_neglected", 0) and b.get("n_served", 0):
         sentence = difference_sentence(

@@ -39,7 +39,8 @@ class CoreLossResult:
         Neglected vs served core: ``risk_difference`` with ``risk_difference_ci`` and
         ``risk_difference_p`` (one test: Wald z, unpooled SE), ``risk_ratio`` (+ log CI), ``z``
         and ``p_value`` (pooled two-proportion z-test of equal churn), ``odds_ratio`` (+ CI, p:
-        logit with linear log spend), ``odds_ratio_adjusted`` (+ CI, p: logit with a natural
+        logit with linear log spend; the same as ``odds_ratio_adjusted``), ``odds_ratio_spline``
+        (+ CI, p: logit with a natural
         spline of log spend), ``logit_n``.
     comparisons : DataFrame
         One row per pair (``neglected_vs_served``, ``over_served_vs_served``,
@@ -196,8 +197,8 @@ class CoreLossResult:
             f"[{c['odds_ratio_ci'][0]:.3f}, {c['odds_ratio_ci'][1]:.3f}], "
             f"{p_text(c['odds_ratio_p_value'])}",
             f"  spline of log spend (df {self.adjustment.spline['df']}): odds ratio "
-            f"{c['odds_ratio_adjusted']:.3f} [{c['odds_ratio_adjusted_ci'][0]:.3f}, "
-            f"{c['odds_ratio_adjusted_ci'][1]:.3f}], {p_text(c['odds_ratio_adjusted_p_value'])}"
+            f"{c['odds_ratio_spline']:.3f} [{c['odds_ratio_spline_ci'][0]:.3f}, "
+            f"{c['odds_ratio_spline_ci'][1]:.3f}], {p_text(c['odds_ratio_spline_p_value'])}"
             + ("  (extrapolation: the groups barely share a spend range)"
                if self.adjustment.extrapolation else ""),  # fmt: skip
             "revenue at risk = calibration revenue of customers with no holdout purchase "

@@ -15,7 +15,8 @@ COLUMNS = [
     "core_share", "equal_size", "core_customers", "neglected", "neglected_share",
     "minimum_by_construction", "churn_neglected", "churn_served", "risk_difference", "ci_low",
     "ci_high", "p_value", "odds_ratio_adjusted", "odds_ratio_adjusted_ci_low",
-    "odds_ratio_adjusted_ci_high", "extrapolation",
+    "odds_ratio_adjusted_ci_high", "odds_ratio_spline", "odds_ratio_spline_ci_low",
+    "odds_ratio_spline_ci_high", "extrapolation",
 ]  # fmt: skip
 
 
@@ -36,8 +37,8 @@ def core_share_sensitivity(index_values, volume_tier, outcomes: pd.DataFrame,
         ``core_share``, ``equal_size``, ``core_customers``, ``neglected``, ``neglected_share``
         (of the core), ``minimum_by_construction`` (``max(0, core - top) / core``),
         ``churn_neglected``, ``churn_served``, ``risk_difference`` with ``ci_low``/``ci_high``
-        and ``p_value`` (one Wald test), ``odds_ratio_adjusted`` (spline of log spend) with its
-        CI, ``extrapolation`` (spend overlap too thin for the adjusted estimate), sorted by
+        and ``p_value`` (one Wald test), ``odds_ratio_adjusted`` (logit with linear log spend)
+        and ``odds_ratio_spline`` (natural spline of log spend) with their CIs, ``extrapolation`` (spend overlap too thin for the adjusted estimate), sorted by
         core share.
     """
     from crmresearch.loss.core import potential_core_loss
@@ -66,6 +67,9 @@ def core_share_sensitivity(index_values, volume_tier, outcomes: pd.DataFrame,
             "odds_ratio_adjusted": c["odds_ratio_adjusted"],
             "odds_ratio_adjusted_ci_low": c["odds_ratio_adjusted_ci"][0],
             "odds_ratio_adjusted_ci_high": c["odds_ratio_adjusted_ci"][1],
+            "odds_ratio_spline": c["odds_ratio_spline"],
+            "odds_ratio_spline_ci_low": c["odds_ratio_spline_ci"][0],
+            "odds_ratio_spline_ci_high": c["odds_ratio_spline_ci"][1],
             "extrapolation": bool(r.adjustment.extrapolation),
         })  # fmt: skip
     out = pd.DataFrame(rows, columns=COLUMNS)

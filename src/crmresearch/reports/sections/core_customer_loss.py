@@ -151,19 +151,25 @@ def rising_stars(study, *, rise: float, rise_freq: str, rise_periods: int):
 
 def _clv_scores(study):
     """CLV and P(alive) per customer from :mod:`crmresearch.clv` (BG/NBD + Gamma-Gamma fitted
-    on the calibration window), or (None, None, reason) when that package is not installed."""
+    on the calibration window), or (None, None, reason) when that package is not installed.
+    Warnings of the fits (e.g. customers left out of the Gamma-Gamma fit) come back as the
+    third element, to be shown beside the CLV baseline."""
     import importlib.util
+    import warnings
 
     if importlib.util.find_spec("crmresearch.clv") is None:
         return None, None, "CLV baseline not available: crmresearch.clv is not installed"
     from crmresearch import clv
 
-    s = clv.rfm_summary(study.log, calibration_end=study.calibration_end, time_unit="W")
-    bg = clv.BetaGeoModel().fit(s["frequency"], s["recency"], s["T"])
-    gg = clv.GammaGammaModel().fit(s["frequency"], s["monetary_value"])
-    value = clv.customer_lifetime_value(bg, gg, s, months=12)
-    p_alive = bg.p_alive(s["frequency"], s["recency"], s["T"])
-    return value, p_alive, ""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        s = clv.rfm_summary(study.log, calibration_end=study.calibration_end, time_unit="W")
+        bg = clv.BetaGeoModel().fit(s["frequency"], s["recency"], s["T"])
+        gg = clv.GammaGammaModel().fit(s["frequency"], s["monetary_value"])
+        value = clv.customer_lifetime_value(bg, gg, s, months=12)
+        p_alive = bg.p_alive(s["frequency"], s["recency"], s["T"])
+    texts = list(dict.fromkeys(str(w.message) for w in caught))
+    return value, p_alive, "; ".join(f"CLV fit: {m}" for m in texts)
 
 
 def _direction(indicator: str) -> int:
@@ -174,11 +180,13 @@ def _direction(indicator: str) -> int:
     return int(getattr(spec, "direction", 1) or 1)
 
 
-def _rolling_windows(study, n_windows: int, notes: list, single: str, step_months: int = 2):
+def _rolling_windows(study, n_windows: int, notes: dict, single: str, step_months: int = 2):
     """Refits of the whole study on calibration windows ending 0, 2, 4, ... months earlier, each
     judged on the following holdout of the same length (the Study builds every window). A
     window where a score cannot be formed (RFM quartiles of heavily tied data) leaves that
     scheme out for the window, with a note."""
+    import warnings
+
     from crmresearch import compare
     from crmresearch.errors import DataError
 
@@ -193,9 +201,18 @@ def _rolling_windows(study, n_windows: int, notes: list, single: str, step_month
         scores = {"volume": f["monetary"], "index": w.composite,
                   "single": f[single] * _direction(single)}  # fmt: skip
         try:
-            scores["rfm"] = compare.rfm_score(f)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                scores["rfm"] = compare.rfm_score(f)
+            for c in caught:
+                notes.setdefault(str(c.message), []).append(end)
         except DataError as exc:
-            notes.append(f"out of time, window ending {end}: RFM score left out ({exc})")
+            notes.setdefault(f"RFM score left out ({exc})", []).append(end)
+        clv_value, _p_alive, clv_note = _clv_scores(w)
+        if clv_value is not None:
+            scores["clv"] = clv_value
+        if clv_note:
+            notes.setdefault(clv_note, []).append(end)
         out.append((end, scores, w.outcomes))
     return out
 
@@ -234,7 +251,8 @@ def _metrics(result, sensitivity, rising, problems, validity, baselines, lists) 
         "p_value": _f(c["p_value"]),
         "odds_ratio_adjusted": _f(c["odds_ratio_adjusted"]),
         "odds_ratio_adjusted_ci": [_f(v) for v in c["odds_ratio_adjusted_ci"]],
-        "odds_ratio_linear": _f(c["odds_ratio"]),
+        "odds_ratio_spline": _f(c["odds_ratio_spline"]),
+        "odds_ratio_spline_ci": [_f(v) for v in c["odds_ratio_spline_ci"]],
         "spend_overlap_extrapolation": bool(result.adjustment.extrapolation),
         "band_risk_difference": _f(result.adjustment.band.get("risk_difference")),
         "band_risk_difference_ci": [_f(v) for v in result.adjustment.band.get(
@@ -342,7 +360,7 @@ def core_loss(
         study.outcomes, top=validity_top, n_boot=n_boot, seed=seed,
     )  # fmt: skip
     single_name, single = compare.best_single_indicator(X, study.outcomes, top=validity_top)
-    window_notes: list[str] = []
+    window_notes: dict[str, list[str]] = {}  # message -> windows (ends) it came from
     scores = {"volume": X["monetary"], "index": study.composite, "rfm": compare.rfm_score(X),
               "single": single}  # fmt: skip
     if clv_value is not None:
@@ -355,7 +373,10 @@ def core_loss(
         out_of_time=lambda: _rolling_windows(study, out_of_time_windows, window_notes,
                                                      single_name),
     )  # fmt: skip
-    baselines.notes += window_notes + ([clv_note] if clv_note else [])
+    baselines.notes += [f"{m} (out of time, windows ending {', '.join(ends)})"
+                        for m, ends in window_notes.items()]  # fmt: skip
+    if clv_note and clv_note not in window_notes:
+        baselines.notes.append(clv_note)
     metrics = _metrics(result, sensitivity, rising, problems, validity, baselines, lists)
     findings = [*result.findings(), *rising.findings()[:1], *_validity_findings(baselines)]
     return CoreLoss(
@@ -520,6 +541,6 @@ def show_validity(cl: CoreLoss) -> None:
     if oot is not None:
         D.table(oot, caption="Out of time: value capture when refitted on earlier calibration "
                 "windows", formats={c: fmt_pct for c in ("mean", "sd", "min", "max")})  # fmt: skip
-    for n in b.notes:
-        D.note(n, kind="info")
+    if b.notes:
+        D.note("; ".join(b.notes) + ".", kind="info", title="Notes on the baselines.")
     D.show_figure(cl.validity.plot_gain())

@@ -72,7 +72,7 @@ def effect_table(result) -> pd.DataFrame:
     for key, label, test in (
         ("odds_ratio", "odds ratio, linear log spend",
          f"logistic regression on the core (n = {c['logit_n']:,}), Wald"),
-        ("odds_ratio_adjusted", "odds ratio, spline of log spend",
+        ("odds_ratio_spline", "odds ratio, spline of log spend",
          f"logistic regression with a natural spline (df {result.adjustment.spline['df']}), Wald"),
     ):  # fmt: skip
         lo, hi = c[key + "_ci"]
@@ -129,7 +129,8 @@ def sensitivity_table(table: pd.DataFrame) -> pd.DataFrame:
                                      strict=True)  # fmt: skip
             ],
             "p-value": table["p_value"].to_numpy(),
-            "odds ratio, spline-adjusted": table["odds_ratio_adjusted"].to_numpy(),
+            "odds ratio, spend-adjusted": table["odds_ratio_adjusted"].to_numpy(),
+            "odds ratio, spline": table["odds_ratio_spline"].to_numpy(),
         },
         index=pd.Index(
             [f"{fmt_pct(s)}" + (" (size of top tier)" if e else "")

@@ -69,13 +69,30 @@ def check_rejected(log, max_share: float, *, name: str) -> None:
 
 def rows_line(study) -> str:
     """Rows read / accepted / rejected, for page 1 of every report."""
+    from crmresearch.reports.labels import t
+
     log = study.source.log
     n_read, n_rejected = int(log.n_read), int(log.n_rejected)
     share = fmt_pct(n_rejected / n_read) if n_read else "–"
-    return (
-        f"rows read {fmt_int(n_read)} / accepted {fmt_int(log.n_accepted)} / "
-        f"rejected {fmt_int(n_rejected)} ({share})"
-    )
+    return t(
+        "rows read {read} / accepted {accepted} / rejected {rejected} ({share})",
+        read=fmt_int(n_read), accepted=fmt_int(log.n_accepted), rejected=fmt_int(n_rejected),
+        share=share,
+    )  # fmt: skip
+
+
+def subtitle(study) -> str:
+    """What the report covers: data, customers, windows."""
+    from crmresearch.reports.labels import t
+
+    w = study.windows()
+    return t(
+        "{source}: {customers} customers; calibration {cal_start} to {cal_end}; "
+        "holdout {hold_start} to {hold_end}",
+        source=study.source.name, customers=fmt_int(len(study.features)),
+        cal_start=w["calibration"]["start"], cal_end=w["calibration"]["end"],
+        hold_start=w["holdout"]["start"], hold_end=w["holdout"]["end"],
+    )  # fmt: skip
 
 
 def holdout_coverage(study) -> str | None:
@@ -92,10 +109,13 @@ def holdout_coverage(study) -> str | None:
             f"data's last date {last}: there is no holdout data. Fix: give calibration_end and "
             f"holdout_end within the data (it ends on {last})"
         )
-    return (
-        f"The data end on {last}, before holdout_end {study.holdout_end}: the holdout window is "
-        f"truncated to {study.holdout_start} – {last}, and churn means no purchase up to {last}."
-    )
+    from crmresearch.reports.labels import t
+
+    return t(
+        "The data end on {last}, before holdout_end {end}: the holdout window is truncated to "
+        "{start} – {last}, and churn means no purchase up to {last}.",
+        last=last, end=study.holdout_end, start=study.holdout_start,
+    )  # fmt: skip
 
 
 @dataclass
@@ -151,6 +171,7 @@ def begin(name: str, namespace: Mapping[str, Any]) -> ReportContext:
     params = {key: namespace[key] for key in report_parameter_names(name) if key in namespace}
     log = display.capture_warnings()  # warnings go to a note in the appendix, never the body
     display.setup_figures(params.get("language", "en"))
+    labels.set_language(params.get("language", "en"))
     labels.set_currency(params.get("currency") or "$")
     study = Study.from_params(
         params.get("data", "cdnow"),
@@ -165,11 +186,7 @@ def begin(name: str, namespace: Mapping[str, Any]) -> ReportContext:
     truncated = holdout_coverage(study)
     context = ReportContext(name=name, params=params, study=study, warnings=log)
     title = params.get("title") or name.replace("_", " ").capitalize()
-    display.title_block(
-        str(title),
-        f"{study.source.name}: {len(study.features):,} customers; {study.describe_windows()}",
-        rows_line(study),
-    )
+    display.title_block(str(title), subtitle(study), rows_line(study))
     if truncated:
         display.note(truncated, kind="warning", title="Truncated holdout.")
     return context

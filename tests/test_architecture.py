@@ -202,9 +202,13 @@ def test_the_graph_sees_function_level_and_relative_imports():
         "def f():\n    from crmresearch.index import ClassificationIndex\n"
         "from . import tiers\nfrom .errors import DataError\n"
     )
-    names = {n for n, _ in _imported_names("crmresearch.compare", tree)}
+    names = {n for n, _ in _imported_names("crmresearch._format", tree)}
     assert "crmresearch.index" in names
     assert "crmresearch.tiers" in names and "crmresearch.errors" in names
+    # inside a package's __init__, "." is the package itself
+    in_package = ast.parse("from . import params\nfrom .source import Source\n")
+    names = {n for n, _ in _imported_names("crmresearch.study", in_package)}
+    assert names == {"crmresearch.study.params", "crmresearch.study.source"}
     graph = {"a": {"b": 1}, "b": {"c": 2}, "c": {"a": 3}, "d": {"a": 4}}
     assert _cycles(graph) == [["a", "b", "c"]]
 
@@ -232,6 +236,42 @@ def test_no_import_cycle_between_packages():
             " / ".join(where[(a, b)] for a in component for b in graph[a] if b in members)
         )
     assert not problems, "import cycles between packages:\n" + "\n".join(problems)
+
+
+# The flow of docs/architecture.md: a package imports only packages of its own or a lower layer.
+LAYERS = {
+    PACKAGE: 0, "errors": 0, "_io": 0, "_format": 0, "_stats": 0, "_privacy": 0,
+    "plots": 1, "data": 2, "datasets": 3, "features": 4, "index": 5, "tiers": 6,
+    "compare": 7, "loss": 7, "clv": 7, "strategy": 8, "study": 9, "reports": 10, "cli": 11,
+}  # fmt: skip
+
+
+def test_every_package_has_its_place_in_the_flow():
+    unknown = sorted({_concept(m) for m in MODULES} - set(LAYERS))
+    assert not unknown, (
+        f"new package(s) {unknown}: give each its layer in LAYERS here and in docs/architecture.md"
+    )
+
+
+def _downstream(graph: dict[str, dict[str, int]]) -> list[str]:
+    return [
+        f"{importer} imports {target} (line {line}): {_concept(target)} is downstream of "
+        f"{_concept(importer)}"
+        for importer, targets in sorted(graph.items())
+        for target, line in sorted(targets.items())
+        if LAYERS.get(_concept(target), -1) > LAYERS.get(_concept(importer), 99)
+    ]
+
+
+def test_imports_go_upstream_only():
+    """A module never imports a module downstream of it (not even inside a function)."""
+    assert _downstream({"crmresearch.features.engine": {"crmresearch.study": 7}}) == [
+        "crmresearch.features.engine imports crmresearch.study (line 7): study is downstream of "
+        "features"
+    ]
+    assert _downstream({"crmresearch.study": {"crmresearch.features": 1}}) == []
+    problems = _downstream(_graph())
+    assert not problems, "imports against the data flow:\n" + "\n".join(problems)
 
 
 def test_plots_import_no_analysis_code():

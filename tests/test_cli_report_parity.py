@@ -29,7 +29,7 @@ FIGURES = {
         # the defaults of both: the bundled CDNOW log and its documented windows
         ([], {}),
         # a generated log, another core share and tier shares, given the same way to both
-        (["--customers", "2000", "--seed", "1", "--core-share", "0.1",
+        (["--n-customers", "2000", "--seed", "1", "--core-share", "0.1",
           "--volume-shares", "0.1,0.2,0.7"],
          {"n_customers": 2000, "seed": 1, "core_share": 0.1, "tier_shares": [0.1, 0.2, 0.7]}),
     ],

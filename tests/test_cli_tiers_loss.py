@@ -110,7 +110,7 @@ def test_tiers_cli_errors_are_one_line(features_file, tmp_path, capsys):
 
 def test_loss_cli_synthetic_list_with_raw_ids(tmp_path, capsys):
     out, lst = tmp_path / "loss.json", tmp_path / "neglected.csv"
-    rc = main(["loss", "synthetic", "--customers", "1200", "--seed", "3",
+    rc = main(["loss", "synthetic", "--n-customers", "1200", "--seed", "3",
                "--calibration-end", "2023-12-31", "--holdout-end", "2024-06-30",
                "--out", str(out), "--list", str(lst), "--raw-ids"])  # fmt: skip
     assert rc == 0
@@ -118,9 +118,14 @@ def test_loss_cli_synthetic_list_with_raw_ids(tmp_path, capsys):
     assert set(d["groups"]) == {"neglected_core", "served_core", "other"}
     assert sum(g["customers"] for g in d["groups"].values()) == d["n"]
     assert d["windows"]["holdout"] == {"start": "2024-01-01", "end": "2024-06-30"}
-    listed = pd.read_csv(lst, dtype={"customer_id": "str"})
+    # issue 10 item 7: the list is pseudonymized; --raw-ids adds the real ids in a separate file
+    listed = pd.read_csv(lst, encoding="utf-8-sig")
+    listed = listed[listed["list"] == "neglected_core"]
     assert len(listed) == d["groups"]["neglected_core"]["customers"] == d["n_neglected"]
-    assert listed["customer_id"].str.len().min() > 0 and not d["pseudonymized"]
+    raw = pd.read_csv(tmp_path / "neglected.raw-ids.csv", dtype={"customer_id": "str"})
+    raw = raw[raw["list"] == "neglected_core"]
+    assert raw["customer_id"].str.len().min() > 0 and d["pseudonymized"]
+    assert list(raw["customer"]) == list(listed["customer"])
     printed = capsys.readouterr().out
     assert "Potential core-customer loss" in printed
     n_neglected = d["n_neglected"]
@@ -131,7 +136,7 @@ def test_loss_cli_synthetic_list_with_raw_ids(tmp_path, capsys):
         assert re.fullmatch(r"p (< 0\.001|= [01]\.\d{3})[,]?", p_text), p_text
 
     # without --list nothing claims a list was written
-    rc = main(["loss", "synthetic", "--customers", "1200", "--seed", "3",
+    rc = main(["loss", "synthetic", "--n-customers", "1200", "--seed", "3",
                "--calibration-end", "2023-12-31", "--holdout-end", "2024-06-30",
                "--out", str(out)])  # fmt: skip
     assert rc == 0

@@ -212,3 +212,114 @@ def test_predictive_validity_hand_example():
     assert g["customer_share"].tolist() == pytest.approx([0.0, 0.3, 1.0])
     assert g["value_share"].tolist() == pytest.approx([0.0, 190 / 280, 1.0])
     assert "precision" in pv.summary()
+
+
+# ------------------------------------------------------------------ issue 10: rising stars
+def _rising_world(n=6000, seed=2):
+    rng = np.random.default_rng(seed)
+    idx = pd.Index([f"r{i:04d}" for i in range(n)], name="customer_id")
+    p = pd.period_range("2024Q1", "2024Q2", freq="Q")
+    v0 = rng.uniform(0, 80, n)
+    v1 = v0 + rng.normal(0, 8, n)
+    values = pd.DataFrame({p[0]: v0, p[1]: v1}, index=idx)
+    tiers = pd.DataFrame({q: T.abc(values[q]) for q in p}, index=idx)
+    # planted: customers whose index rose by 10+ churn less and buy more
+    rose = (v1 - v0) >= 10
+    churned = rng.random(n) < np.where(rose, 0.2, 0.5)
+    revenue = np.where(churned, 0.0, rng.gamma(2, 50, n) * np.where(rose, 2.0, 1.0))
+    outcomes = pd.DataFrame({"churned": churned, "revenue": revenue}, index=idx)
+    return values, tiers, outcomes
+
+
+def test_validate_rising_stars_vs_plain_pandas_and_scipy():
+    from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
+
+    values, tiers, outcomes = _rising_world()
+    v = C.validate_rising_stars(values, tiers, outcomes, rise=10, periods=1)
+    last = values.columns[-1]
+    rose = (values[last] - values[values.columns[0]]) >= 10
+    now = tiers[last]
+    assert "not in the top index tier (A)" in v.rule and "at least 10 points" in v.rule
+    assert set(v.rising.index) == set(rose[rose & (now != "A")].index)
+    for tier, row in v.table.iterrows():
+        r_m = rose & (now == tier)
+        p_m = ~rose & (now == tier)
+        ch, y = outcomes["churned"], outcomes["revenue"]
+        assert row["n_rising"] == r_m.sum() and row["n_peers"] == p_m.sum()
+        assert row["churn_rising"] == pytest.approx(ch[r_m].mean())
+        a, n1, c, n0 = int(ch[r_m].sum()), int(r_m.sum()), int(ch[p_m].sum()), int(p_m.sum())
+        lo, hi = confint_proportions_2indep(a, n1, c, n0, method="wald")
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx((lo, hi), rel=1e-9)
+        assert row["p_value"] == pytest.approx(
+            test_proportions_2indep(a, n1, c, n0, method="wald").pvalue, rel=1e-9)  # fmt: skip
+        t = stats.ttest_ind(y[r_m], y[p_m], equal_var=False)
+        assert row["revenue_p_value"] == pytest.approx(t.pvalue, rel=1e-9)
+        assert row["revenue_difference"] == pytest.approx(y[r_m].mean() - y[p_m].mean())
+    # the planted effect is found and stated in the direction of the estimate
+    b = v.table.loc["B"]
+    assert b["ci_high"] < 0 and b["revenue_ci_low"] > 0
+    text = [s for s in v.findings() if s.startswith("Index tier B")][0]
+    assert "churned less often than their peers" in text
+    assert v.to_dict()["by_tier"]["B"]["n_rising"] == int(b["n_rising"])
+
+
+# ------------------------------------------------------------------ issue 10: baselines
+def _validity_world(n=2000, seed=5):
+    rng = np.random.default_rng(seed)
+    idx = pd.Index([f"v{i:05d}" for i in range(n)], name="customer_id")
+    worth = rng.gamma(1.0, 100.0, n)
+    revenue = worth * rng.lognormal(0, 0.3, n)
+    outcomes = pd.DataFrame({"revenue": revenue, "churned": rng.random(n) < 1 / (1 + worth / 50)},
+                            index=idx)  # fmt: skip
+    scores = {
+        "index": pd.Series(worth + rng.normal(0, 10, n), index=idx),
+        "volume": pd.Series(worth + rng.normal(0, 60, n), index=idx),
+        "rfm": pd.Series(np.round(worth / 50), index=idx),  # heavy ties
+    }
+    return scores, outcomes
+
+
+def test_baseline_validity_same_size_tiers_and_paired_bootstrap():
+    scores, outcomes = _validity_world()
+    v = C.baseline_validity(scores, outcomes, top=0.2, n_boot=400, seed=3)
+    n = len(outcomes)
+    assert (v.table["k"] == 400).all()  # same size for every scheme, ties broken at random
+    y, ch = outcomes["revenue"], outcomes["churned"]
+    actual = y.rank(ascending=False, method="first") <= 400  # no ties in continuous revenue
+    for s in ("index", "volume"):
+        top = scores[s].rank(ascending=False, method="first") <= 400
+        row = v.table.loc[s]
+        assert row["precision"] == pytest.approx((top & actual).sum() / 400)
+        assert row["value_capture"] == pytest.approx(y[top].sum() / y.sum())
+        assert row["churn"] == pytest.approx(ch[top].mean())
+        assert row["precision_low"] < row["precision"] < row["precision_high"]
+    d = v.differences.loc["volume"]
+    assert d["diff_value_capture"] == pytest.approx(
+        v.table.loc["volume", "value_capture"] - v.table.loc["index", "value_capture"])  # fmt: skip
+    # the noisier score is worse, and the paired CI of the difference says so
+    assert d["diff_value_capture_high"] < 0 and d["diff_precision_high"] < 0
+    # paired CIs of a difference are narrower than the unpaired sum of the two half-widths
+    half = lambda s, m: (v.table.loc[s, m + "_high"] - v.table.loc[s, m + "_low"]) / 2  # noqa: E731
+    assert (d["diff_value_capture_high"] - d["diff_value_capture_low"]) / 2 < (
+        half("volume", "value_capture") + half("index", "value_capture"))  # fmt: skip
+    out = v.to_dict()
+    assert set(out) == {"index", "volume", "rfm"}
+    assert out["volume"]["value_capture_minus_index_ci"][1] < 0
+    assert n == v.n
+
+
+def test_baseline_validity_out_of_time_spread_and_helpers():
+    scores, outcomes = _validity_world()
+    windows = [(f"w{i}", *_validity_world(seed=10 + i)) for i in range(3)]
+    v = C.baseline_validity(scores, outcomes, n_boot=50, out_of_time=lambda: windows)
+    per = v.out_of_time[(v.out_of_time["scheme"] == "index")]["value_capture"]
+    assert len(per) == 3
+    assert v.spread.loc[("index", "value_capture"), "std"] == pytest.approx(per.std())
+    assert v.to_dict()["index"]["out_of_time"]["value_capture"]["max"] == pytest.approx(per.max())
+    f = pd.DataFrame({"recency_days": [5.0, 50, 500, 20], "purchase_days": [9.0, 3, 1, 5],
+                      "monetary": [900.0, 300, 50, 400]}, index=list("abcd"))  # fmt: skip
+    name, vals = C.best_single_indicator(
+        f, pd.DataFrame({"revenue": [100.0, 10, 0, 50]}, index=list("abcd")), top=0.25)
+    assert name == "recency_days" and vals["a"] == -5.0  # a cost: oriented so higher = better
+    rs = C.rfm_score(pd.concat([f] * 10).set_axis([f"{i}{j}" for j in range(10) for i in "abcd"]))
+    assert rs.notna().all() and rs.idxmax().startswith("a")

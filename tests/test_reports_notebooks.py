@@ -47,11 +47,14 @@ HEADINGS = {
     ],
     "strategy_effectiveness": [
         "Executive summary",
-        "1. Classification schemes as targeting policies",
-        "2. Campaign effects per tier (synthetic campaign)",
-        "3. Return on investment (synthetic campaign)",
-        "4. Targeting policies in the campaign (synthetic campaign)",
-        "5. Power per tier (synthetic campaign)",
+        "1. The campaign",
+        "2. Effects per tier",
+        "3. Do the effects differ by tier?",
+        "4. Return on investment",
+        "5. Targeting rules and reach",
+        "6. Power per tier",
+        "7. Classification schemes on the transaction data's holdout",
+        "Appendix A. Method check on a synthetic campaign",
     ],
 }
 
@@ -152,12 +155,14 @@ def test_core_customer_loss_metrics(runs, world):
     m = runs["core_customer_loss"].metrics
     X, comp, out = world["X"], world["composite"], world["outcomes"]
     vol = tiers.abc(X["monetary"])
-    # core = top 20 % by the index (tiers.abc rank rule), neglected = core outside tier A
-    core = tiers.abc(comp, shares=(0.2, 0.8)) == "A"
+    # like for like (the default): core = as many top customers by the index (tiers.abc rank
+    # rule) as volume tier A holds; neglected = core outside tier A, over-served = A outside it
+    core = comp.rank(ascending=False, method="max") <= int((vol == "A").sum())
     neglected = core & (vol != "A")
     served = core & (vol == "A")
     assert m["core_customers"] == int(core.sum())
     assert m["neglected_core"] == int(neglected.sum())
+    assert m["over_served"] == int((~core & (vol == "A")).sum())
     churned = out["churned"].astype(bool)
     assert m["churn_neglected_core"] == pytest.approx(churned[neglected].mean(), rel=1e-12)
     assert m["churn_served_core"] == pytest.approx(churned[served].mean(), rel=1e-12)
@@ -181,8 +186,20 @@ def test_strategy_metrics(runs, world):
     assert m["value_capture_top_by_index"] == pytest.approx(
         out.loc[target, "revenue"].sum() / out["revenue"].sum(), rel=1e-9
     )
-    # the synthetic data's own campaign: overall effect = difference in mean holdout revenue
-    syn = world["syn"]
+    # the real campaign (Hillstrom, the default): overall effect = plain difference in means
+    from crmresearch.datasets import load_hillstrom
+
+    h = load_hillstrom()
+    assert m["campaign_customers"] == len(h) and m["campaign_synthetic"] is False
+    for arm in ("Mens E-Mail", "Womens E-Mail"):
+        d = (
+            h.loc[h.segment == arm, "spend"].mean()
+            - h.loc[h.segment == "No E-Mail", "spend"].mean()
+        )
+        got = m["campaign_effects"]["volume_tier"][arm]["spend"]["overall"]["effect"]
+        assert got == pytest.approx(d, rel=1e-12)
+    # the synthetic method check (appendix A): ANCOVA per tier = statsmodels
+    syn = make_crm_data(n_customers=3000, seed=SEED)
     t = syn.truth
     frame = strategy.experiment_from_log(
         syn.transactions,
@@ -202,11 +219,12 @@ def test_strategy_metrics(runs, world):
         )
         return smf.ols("revenue ~ treated + m + f", data=d).fit().params["treated"]
 
-    assert m["campaign_customers"] == len(frame)
-    assert m["effect_overall_revenue"] == pytest.approx(ancova(frame), rel=1e-6)
-    for tier_name, effect in m["effect_by_tier_revenue"].items():
+    check = m["method_check"]
+    assert check["synthetic"] is True and check["customers"] == len(frame)
+    for tier_name, rec in check["tiers"].items():
         expected = ancova(frame[frame["tier"].astype(str) == tier_name])
-        assert effect == pytest.approx(expected, rel=1e-6)
+        assert rec["estimate"] == pytest.approx(expected, rel=1e-6)
+        assert rec["planted"] == t.campaign_effects.loc[tier_name, "revenue"]
 
 
 # ------------------------------------------------------------------------------- CLI

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import sys
 from pathlib import Path
 
 import pandas as pd
+
+from crmresearch.study import MAX_REJECTED_SHARE
 
 # 05.01.2024, 5/1/24, 05-01-2024: January 5 in some countries, May 1 in others.
 _DAY_FIRST_OR_MONTH_FIRST = re.compile(r"^\d{1,2}[./-]\d{1,2}[./-]\d{2,4}$")
@@ -96,10 +99,13 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 
 # --------------------------------------------------------------------------- transaction logs
-def add_log_options(parser: argparse.ArgumentParser, *, synthetic: bool = True) -> None:
+def add_log_options(
+    parser: argparse.ArgumentParser, *, synthetic: bool = True, study: bool = True
+) -> None:
     """The options every command that reads a transaction log shares (``validate``, ``features``,
-    ``loss``): column mapping, date format, delimiter, encoding; and, where the command accepts
-    the source ``synthetic``, the generator's size and seed."""
+    ``loss``): column mapping, date format, delimiter, encoding, Excel sheet; where the command
+    accepts the source ``synthetic``, the generator's size and seed; where it builds a study, the
+    largest share of rejected rows it accepts and the customer attribute file."""
     parser.add_argument(
         "--columns",
         metavar="MAP",
@@ -121,13 +127,57 @@ def add_log_options(parser: argparse.ArgumentParser, *, synthetic: bool = True) 
         help=r"field delimiter, e.g. ';', tab or '\s+' (default: sniffed)",
     )
     parser.add_argument(
-        "--encoding", metavar="E", default=None, help="text encoding, e.g. gb18030 (default: UTF-8)"
+        "--encoding",
+        metavar="E",
+        default=None,
+        help="text encoding, e.g. gb18030 (default: UTF-8, else detected and reported)",
     )
+    parser.add_argument(
+        "--sheet",
+        metavar="NAME|N",
+        default=None,
+        help="Excel (.xlsx) sheet by name or 0-based number (default: the first sheet)",
+    )
+    if study:
+        parser.add_argument(
+            "--max-rejected-share",
+            type=share_type("--max-rejected-share"),
+            default=MAX_REJECTED_SHARE,
+            metavar="S",
+            help="stop (exit 2) when more than this share of the rows is rejected by validation",
+        )
+        parser.add_argument(
+            "--customers",
+            metavar="FILE",
+            default=None,
+            help="customer attribute file (region, industry, store type ...; CSV, Excel or "
+            "Parquet with a customer_id column): results broken down by its static fields",
+        )
     if synthetic:
         parser.add_argument(
-            "--customers", type=int, default=5000, help="customers to generate for 'synthetic'"
+            "--n-customers", type=int, default=5000, help="customers to generate for 'synthetic'"
         )
         parser.add_argument("--seed", type=int, default=0, help="seed for 'synthetic'")
+
+
+def share_type(option: str):
+    """An argparse ``type=`` for a share between 0 and 1 (``0.05``, ``5e-2``)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not 0 <= value <= 1:
+            raise argparse.ArgumentTypeError(f"{option}: {text!r} is not a share between 0 and 1")
+        return value
+
+    parse.__name__ = "share"
+    return parse
+
+
+def _sheet(text: str | None):
+    return int(text) if text is not None and text.strip().isdigit() else text
 
 
 def load_data(source: str, args: argparse.Namespace, *, command: str, report_rejected: bool = True):
@@ -141,7 +191,7 @@ def load_data(source: str, args: argparse.Namespace, *, command: str, report_rej
     from crmresearch.study import load_source
 
     key = str(source).lower()
-    if key == "synthetic" and not hasattr(args, "customers"):
+    if key == "synthetic" and not hasattr(args, "n_customers"):
         key = source  # a command without the generator's options reads a file of that name
     if key not in ("cdnow", "synthetic"):
         _announce_if_large(source, command)
@@ -149,12 +199,19 @@ def load_data(source: str, args: argparse.Namespace, *, command: str, report_rej
         key if key in ("cdnow", "synthetic") else source,
         columns=parse_column_mapping(getattr(args, "columns", None)),
         date_format=getattr(args, "date_format", None),
-        n_customers=getattr(args, "customers", 5000),
+        n_customers=getattr(args, "n_customers", 5000),
         seed=getattr(args, "seed", 0),
+        max_rejected_share=getattr(args, "max_rejected_share", None) if report_rejected else None,
         encoding=getattr(args, "encoding", None),
         sep="\t" if getattr(args, "sep", None) in ("\\t", "tab") else getattr(args, "sep", None),
+        sheet=_sheet(getattr(args, "sheet", None)),
     )
     log = loaded.log
+    encoding, how = getattr(log, "encoding", None), getattr(log, "encoding_how", "detected")
+    if encoding and how not in ("given", "utf-8") and key not in ("cdnow", "synthetic"):
+        # The reader says how it decided: "detected", "byte-order mark" or "utf-8".
+        note = "; override with --encoding" if how == "detected" else ""
+        print(f"encoding: {encoding} ({how}{note})")
     if report_rejected and log.n_rejected:
         print(
             f"{log.n_rejected:,} of {log.n_read:,} rows rejected by validation "
@@ -206,3 +263,187 @@ def _announce_if_large(path: str, command: str, threshold_mb: float = 100.0) -> 
         return  # read_transactions reports missing files properly
     if size_mb >= threshold_mb:
         print(f"crmresearch {command}: reading {path} ({size_mb:,.0f} MB) ...", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------- outputs
+def check_output(path: str | Path) -> None:
+    """Fail now, naming ``path``, when the output cannot be written there (read-only folder, a
+    folder in the way, ...), rather than after minutes of computing."""
+    import errno
+    import os
+    import tempfile
+
+    target = Path(path)
+    if target.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "a folder of that name is in the way", str(target))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputError(exc.errno, exc.strerror or str(exc), str(target)) from None
+
+
+class OutputError(OSError):
+    """An output file could not be written; ``filename`` is the file the user asked for."""
+
+
+@contextlib.contextmanager
+def writing(path: str | Path):
+    """Name ``path`` in any OS error raised while writing it (disk full, permission, ...):
+    pyarrow and the atomic writers report a temporary name or none."""
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or " ".join(str(exc).split())
+        raise OutputError(exc.errno, reason, str(path)) from exc
+
+
+MONEY_WORDS = ("revenue", "monetary", "amount", "profit", "order_value", "spend")
+
+
+def revenue_band(value: float) -> str:
+    """A money amount as a band of the 1–2.5–5 series (``"100–250"``): enough to act on, not
+    enough to re-identify a customer by an exact figure."""
+    import math
+
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if value <= 0:
+        return "0" if value == 0 else "< 0"
+    if value < 1:
+        return "< 1"
+    decade = 10 ** math.floor(math.log10(value))
+    low, high = next((lo, hi) for lo, hi in ((1, 2.5), (2.5, 5), (5, 10)) if value < hi * decade)
+    edges = [x * decade for x in (low, high)]
+    return "–".join(f"{x:,.0f}" if x == int(x) else f"{x:,.1f}" for x in edges)
+
+
+def write_lists(path: str | Path, lists: dict, *, id_key=None, raw_ids: bool = False) -> dict:
+    """Write customer lists (``{name: DataFrame with a customer_id column}``) to ``path``.
+
+    ``.csv``: one table, UTF-8 with BOM (Excel opens it), a ``list`` column first; ``.xlsx``: one
+    sheet per list. Never an index column. Ids are replaced by keyed-HMAC pseudonyms
+    (``crmresearch._privacy``; the key from ``id_key``, created with mode 0600 when missing, else a
+    fresh key) and money columns by bands. ``raw_ids`` also writes ``NAME.raw-ids.SUFFIX`` with
+    the real ids, the pseudonyms and exact amounts, for use inside the firm.
+    """
+    import pandas as pd
+
+    from crmresearch._io import atomic_write
+    from crmresearch._privacy import key_fingerprint, load_key, new_key, pseudonymize
+
+    lines = []
+    if id_key:
+        existed = Path(id_key).exists()
+        key = load_key(id_key, create=True)
+        if not existed:
+            lines.append(f"created id key {id_key} (mode 0600): keep it to get the same pseudonyms")
+        origin = f"key {id_key}"
+    else:
+        key = new_key()
+        origin = "a fresh key (pseudonyms change per run; keep them with --id-key FILE)"
+    shared, private = {}, {}
+    for name, frame in lists.items():
+        frame = frame.reset_index(drop=True)
+        ids = frame.pop("customer_id").astype("str")
+        pseudonyms = pseudonymize(ids, key)
+        money = [c for c in frame.columns if any(w in str(c) for w in MONEY_WORDS)]
+        banded = frame.copy()
+        for column in money:
+            if pd.api.types.is_numeric_dtype(banded[column]):
+                banded[column] = banded[column].map(revenue_band)
+        banded = banded.rename(columns={c: f"{c}_band" for c in money})
+        banded.insert(0, "customer", pseudonyms)
+        shared[name] = banded
+        real = frame.copy()
+        real.insert(0, "customer", pseudonyms)
+        real.insert(0, "customer_id", ids)
+        private[name] = real
+    target = Path(path)
+    _write_tables(target, shared, atomic_write)
+    counts = ", ".join(f"{len(f):,} {n.replace('_', ' ')}" for n, f in shared.items())
+    lines.append(f"wrote {target} ({counts}; pseudonyms from {origin})")
+    if raw_ids:
+        raw = target.with_name(f"{target.stem}.raw-ids{target.suffix}")
+        _write_tables(raw, private, atomic_write)
+        lines.append(f"wrote {raw} (real customer ids: keep inside the firm)")
+    return {"fingerprint": key_fingerprint(key), "lines": lines}
+
+
+def _write_tables(target: Path, tables: dict, atomic_write) -> None:
+    import pandas as pd
+
+    with writing(target):
+        if target.suffix.lower() == ".xlsx":
+
+            def excel(tmp):
+                with pd.ExcelWriter(tmp, engine="openpyxl") as book:
+                    for name, frame in tables.items():
+                        frame.to_excel(book, sheet_name=name[:31], index=False)
+
+            atomic_write(target, excel)
+        else:
+            frames = [f.assign(list=name)[["list", *f.columns]] for name, f in tables.items()]
+            table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+            atomic_write(target, lambda tmp: table.to_csv(tmp, index=False, encoding="utf-8-sig"))
+
+
+# --------------------------------------------------------------------------- engines
+def add_engine_options(parser: argparse.ArgumentParser, *, table: bool = False) -> None:
+    """``--engine duckdb|spark`` and ``--spark-master`` (and ``--table`` where a command can read
+    a warehouse table instead of a file)."""
+    parser.add_argument(
+        "--engine",
+        choices=("duckdb", "spark"),
+        default="duckdb",
+        help="aggregation engine: embedded DuckDB, or Spark for logs that live in a cluster "
+        "(needs `pip install 'crmresearch[spark]'` and Java 17+)",
+    )
+    parser.add_argument(
+        "--spark-master",
+        metavar="URL",
+        default=None,
+        help="Spark master with --engine spark: local[2], spark://host:7077, yarn "
+        "(default: local[2])",
+    )
+    if table:
+        parser.add_argument(
+            "--table",
+            metavar="DB.TABLE",
+            default=None,
+            help="with --engine spark: read this Spark/Hive table instead of a file",
+        )
+
+
+SPARK_INSTALL = "pip install 'crmresearch[spark]' (PySpark; needs Java 17+)"
+
+
+def engine_session(args: argparse.Namespace):
+    """The SparkSession for ``--engine spark`` (None for DuckDB); a clear message when PySpark
+    is not installed or this version's features cannot run on Spark."""
+    import inspect
+
+    from crmresearch.errors import DataError
+
+    if getattr(args, "engine", "duckdb") != "spark":
+        if getattr(args, "spark_master", None) or getattr(args, "table", None):
+            raise ValueError("--spark-master and --table need --engine spark")
+        return None
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise DataError(f"--engine spark needs PySpark: {SPARK_INSTALL}") from None
+    from crmresearch.features import customer_features
+
+    if "engine" not in inspect.signature(customer_features).parameters:
+        raise DataError("--engine spark: this version of crmresearch.features has no Spark engine")
+    master = args.spark_master or "local[2]"
+    print(f"starting Spark ({master}) ...", file=sys.stderr)
+    return (
+        SparkSession.builder.appName("crmresearch")
+        .master(master)
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from crmresearch.cli._args import check_output, writing
 from crmresearch.errors import DataError
 
 
@@ -62,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
     from crmresearch._io import write_frame
     from crmresearch.strategy import effect_by_tier
 
+    if args.out:
+        check_output(args.out)
     frame = _read_frame(args.frame)
     result = effect_by_tier(
         frame,
@@ -74,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
     )
     print(result.summary())
     if args.out:
-        write_frame(args.out, result.table, index=False)
+        with writing(args.out):
+            write_frame(args.out, result.table, index=False)
         print(f"\nwrote {args.out}")
     return 0

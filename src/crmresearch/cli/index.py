@@ -6,7 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from crmresearch.cli._args import HelpFormatter, one_line_errors, read_features_table
+from crmresearch.cli._args import (
+    HelpFormatter,
+    check_output,
+    one_line_errors,
+    read_features_table,
+    writing,
+)
 from crmresearch.errors import DataError
 
 HELP = "fit the factor-analytic customer classification index on a features table"
@@ -94,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
     from crmresearch.features import load_config
     from crmresearch.study import Study, parse_n_factors
 
+    for path in filter(None, (args.out, args.scores)):
+        check_output(path)
     config = load_config(args.config)
     features = read_features_table(args.features, require_id=False)
     present = [c for c in config.indicators if c in features.columns]
@@ -137,11 +145,13 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(index.summary())
     print()
-    index.save(args.out)
+    with writing(args.out):
+        index.save(args.out)
     print(f"wrote {args.out}")
     if args.scores:
         scores = study.scores()
-        write_frame(args.scores, scores)
+        with writing(args.scores):
+            write_frame(args.scores, scores)
         missing = int(scores["composite"].isna().sum())
         print(
             f"wrote {args.scores}: {len(scores):,} customers"

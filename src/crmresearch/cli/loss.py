@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
-from crmresearch._io import write_frame, write_json
+from crmresearch._io import write_json
 from crmresearch.cli._args import (
     HelpFormatter,
+    add_engine_options,
     add_log_options,
     check_order,
+    check_output,
     date_type,
+    engine_session,
     index_file,
     load_data,
     one_line_errors,
+    write_lists,
+    writing,
 )
 from crmresearch.study import Study, StudyParams
 
@@ -66,14 +70,18 @@ def register(subparsers) -> None:
                         help="volume tiers that get core treatment (default: the top tier)")  # fmt: skip
     parser.add_argument("--out", required=True, metavar="FILE.json", help="result (JSON)")
     parser.add_argument("--list", default=None, metavar="FILE",
-                        help="also write the neglected-core list (.csv or .parquet)")  # fmt: skip
+                        help="also write the complete customer lists (neglected core, problem "
+                        "customers): .csv (UTF-8 with BOM, opens in Excel) or .xlsx (one sheet "
+                        "per list); pseudonymized ids, revenue in bands, no index column")  # fmt: skip
+    parser.add_argument("--id-key", default=None, metavar="FILE",
+                        help="key file for the pseudonyms (keyed HMAC); created with mode 0600 "
+                        "when missing. The same key gives the same pseudonyms in every run: keep "
+                        "it. Without it a fresh key is used and pseudonyms change per run")  # fmt: skip
     parser.add_argument("--raw-ids", action="store_true",
-                        help="list raw customer ids instead of salted-hash pseudonyms")  # fmt: skip
-    parser.add_argument(
-        "--salt", default=None, metavar="TEXT",
-        help="secret salt for pseudonyms; none = $CRMRESEARCH_SALT, else random per run",
-    )  # fmt: skip
+                        help="also write the lists with the real customer ids, to a separate "
+                        "file next to --list (NAME.raw-ids.csv|.xlsx); keep it inside the firm")  # fmt: skip
     add_log_options(parser)
+    add_engine_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -92,11 +100,11 @@ def study_params(args: argparse.Namespace) -> StudyParams:
         index_config=args.config,
         tier_shares=tuple(float(s) for s in args.volume_shares.split(",")),
         seed=args.seed,
+        engine=args.engine,
     )
 
 
-def compute(study: Study, *, core_share: float = 0.2, top_tiers=None, pseudonymize=True,
-            salt=None):  # fmt: skip
+def compute(study: Study, *, core_share: float = 0.2, top_tiers=None):
     """``loss.potential_core_loss`` on the study's composite, volume tiers and outcomes (the
     same call the core-customer-loss report makes); returns the result and the run's facts."""
     from crmresearch.loss import potential_core_loss
@@ -109,7 +117,7 @@ def compute(study: Study, *, core_share: float = 0.2, top_tiers=None, pseudonymi
     result = potential_core_loss(
         composite, study.volume_tiers, study.outcomes, core_share=core_share,
         top_volume_tiers=tuple(top_tiers) if top_tiers else (study.top_tier,),
-        revenue_before=features["monetary"], pseudonymize=pseudonymize, salt=salt,
+        revenue_before=features["monetary"], pseudonymize=False,
     )  # fmt: skip
     X = study.index_input
     return result, {"windows": study.windows(), "volume_rule": study.volume_tiers.attrs["rule"],
@@ -142,13 +150,56 @@ def check_windows(args: argparse.Namespace) -> None:
     check_order(("--holdout-start", args.holdout_start), ("--holdout-end", args.holdout_end))
 
 
+def customer_lists(result, study: Study) -> dict:
+    """The complete lists a manager acts on, real ids in a ``customer_id`` column (no index)."""
+    from crmresearch.loss import problem_customers
+
+    lists = {"neglected_core": result.neglected.rename_axis("customer_id").reset_index()}
+    problems = problem_customers(study.features)
+    if len(problems):
+        lists["problem_customers"] = problems.rename_axis("customer_id").reset_index()
+    return lists
+
+
+def by_attribute(result, study: Study) -> dict:
+    """Neglected core per value of each static customer attribute (``--customers FILE``)."""
+    import pandas as pd
+
+    attributes = study.static_attributes
+    out = {}
+    neglected = pd.Series(study.features.index.isin(result.neglected.index), study.features.index)
+    churned = study.outcomes["churned"]
+    for column in attributes.columns:
+        values = attributes[column].astype("string").fillna("(no attribute row)")
+        table = (
+            pd.DataFrame(
+                {
+                    "customers": values.value_counts(sort=False),
+                    "neglected_core": values[neglected].value_counts(sort=False),
+                    "neglected_churned": values[neglected & churned].value_counts(sort=False),
+                }
+            )
+            .fillna(0)
+            .astype("int64")
+        )
+        table["neglected_churn_rate"] = table["neglected_churned"] / table["neglected_core"].where(
+            table["neglected_core"] > 0
+        )
+        out[column] = table.drop(columns="neglected_churned")
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     from crmresearch.index import ClassificationIndex
 
     if Path(args.out).suffix.lower() != ".json":
         raise ValueError(f"--out {args.out}: use a .json file name")
-    if args.list and Path(args.list).suffix.lower() not in (".csv", ".parquet"):
-        raise ValueError(f"--list {args.list}: use a .csv or .parquet file name")
+    if args.list and Path(args.list).suffix.lower() not in (".csv", ".xlsx"):
+        raise ValueError(f"--list {args.list}: use a .csv or .xlsx file name")
+    if args.raw_ids and not args.list:
+        raise ValueError(
+            "--raw-ids writes the lists with real ids next to --list FILE: give --list"
+        )
     check_windows(args)
     if args.log.lower() not in ("cdnow", "synthetic") and not (
         args.calibration_end and args.holdout_end
@@ -156,26 +207,52 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(
             f"{args.log}: give --calibration-end and --holdout-end (YYYY-MM-DD) for a log file"
         )
+    for path in filter(None, (args.out, args.list)):
+        check_output(path)
     params = study_params(args)
     tops = (
         tuple(s.strip() for s in args.top_tiers.split(",") if s.strip()) if args.top_tiers else None
     )
+    spark = engine_session(args)
     t0 = time.perf_counter()
     print(f"reading {args.log} ...", file=sys.stderr)
     index = ClassificationIndex.load(args.index) if args.index else None
-    study = Study(load_data(args.log, args, command="loss"), params, index=index)
-    result, meta = compute(
-        study, core_share=args.core_share, top_tiers=tops, pseudonymize=not args.raw_ids,
-        salt=args.salt or os.environ.get("CRMRESEARCH_SALT"),
-    )  # fmt: skip
+    source = load_data(args.log, args, command="loss")
+    study = Study(source, params, index=index, customers=args.customers, spark=spark)
+    if args.customers:
+        study.customers  # noqa: B018 - read (and validated) before the long part
+    result, meta = compute(study, core_share=args.core_share, top_tiers=tops)
     print(study.describe_windows().replace(" to ", " .. "))
     print(f"volume tiers: {meta['volume_rule']}")
-    print(summary_text(result, args.list))
-    write_json(args.out, {**meta, **result.to_dict(include_list=False), "log": args.log})
-    print(f"wrote {args.out}")
+    print(summary_text(result, args.list).replace("raw ids)", "real ids)"))
+    facts = {**meta, **result.to_dict(include_list=False), "log": Path(args.log).name}
+    facts["pseudonymized"] = True  # the lists: --raw-ids adds a separate file, never replaces
+    if args.customers:
+        tables = by_attribute(result, study)
+        for column, table in tables.items():
+            print(f"\nneglected core by {column}:")
+            print(table.to_string(formatters={"neglected_churn_rate": "{:.1%}".format}))
+        facts["by_attribute"] = {
+            col: {str(v): {k: _plain(x) for k, x in row.items()} for v, row in t.iterrows()}
+            for col, t in tables.items()
+        }
     if args.list:
-        write_frame(args.list, result.neglected.reset_index())
-        kind = "raw ids" if args.raw_ids else "pseudonymized ids"
-        print(f"wrote {args.list} ({len(result.neglected):,} neglected core customers, {kind})")
+        written = write_lists(
+            args.list, customer_lists(result, study), id_key=args.id_key, raw_ids=args.raw_ids
+        )
+        facts["id_key_fingerprint"] = written["fingerprint"]
+        for line in written["lines"]:
+            print(line)
+    with writing(args.out):
+        write_json(args.out, facts)
+    print(f"wrote {args.out}")
     print(f"done in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return 0
+
+
+def _plain(x):
+    import math
+
+    if isinstance(x, float) and math.isnan(x):
+        return None
+    return x.item() if hasattr(x, "item") else x

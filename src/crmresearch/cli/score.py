@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from crmresearch.cli._args import HelpFormatter, index_file, one_line_errors, read_features_table
+from crmresearch.cli._args import (
+    HelpFormatter,
+    check_output,
+    index_file,
+    one_line_errors,
+    read_features_table,
+    writing,
+)
 from crmresearch.study import Study
 
 HELP = "score customers with a saved classification index (factor scores + composite)"
@@ -36,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from crmresearch.features import load_config
     from crmresearch.index import ClassificationIndex
 
+    check_output(args.out)
     index = ClassificationIndex.load(args.index)
     features = read_features_table(args.features, require_id=False)
     missing = [c for c in index.columns_ if c not in features.columns]
@@ -47,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     config = (getattr(index, "meta_", None) or {}).get("config") or "ecommerce"
     study = Study.from_features(features, index=index, index_config=config)
     scores = study.scores()
-    write_frame(args.out, scores)
+    with writing(args.out):
+        write_frame(args.out, scores)
     fill = (getattr(index, "meta_", None) or {}).get("fill") or load_config(config).fill
     for col, n in study.index_input.attrs.get("filled", {}).items():
         print(f"filled: {col} undefined for {n:,} customers -> {fill[col]:g}")

@@ -10,7 +10,14 @@ import pandas as pd
 
 from crmresearch import tiers as T
 from crmresearch._io import write_frame
-from crmresearch.cli._args import HelpFormatter, index_file, one_line_errors, read_features_table
+from crmresearch.cli._args import (
+    HelpFormatter,
+    check_output,
+    index_file,
+    one_line_errors,
+    read_features_table,
+    writing,
+)
 from crmresearch.errors import DataError
 from crmresearch.study import Study
 
@@ -111,6 +118,7 @@ def _column(features: pd.DataFrame, name: str, args, cache: dict) -> pd.Series:
 def run(args: argparse.Namespace) -> int:
     if Path(args.out).suffix.lower() not in (".parquet", ".csv"):
         raise ValueError(f"--out {args.out}: use a .parquet or .csv file name")
+    check_output(args.out)
     features = read_features_table(args.features)
     labels = _labels(args.labels)
     cache: dict = {}
@@ -157,7 +165,8 @@ def run(args: argparse.Namespace) -> int:
             out[str(c)] = scores[c]
         out["index"] = comp
     out.insert(0, "tier", tiers)
-    write_frame(args.out, out.reset_index())
+    with writing(args.out):
+        write_frame(args.out, out.reset_index())
     print(f"scheme: {tiers.attrs['rule']}")
     counts = T.tier_counts(tiers)
     if counts["<NA>"] == 0:

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from crmresearch._io import write_frame
-from crmresearch.cli._args import add_log_options, load_data
+from crmresearch.cli._args import add_log_options, check_output, load_data, writing
 
 HELP = "check a transaction log: rows read / accepted / rejected by reason, customers, date span"
 
@@ -16,13 +16,13 @@ def register(subparsers) -> None:
         "validate",
         help=HELP,
         description=(
-            "Read a transaction log (CSV, delimited text or Parquet) and validate every row. "
+            "Read a transaction log (CSV, delimited text, Excel .xlsx or Parquet) and validate every row. "
             "Prints rows read, accepted and rejected by reason, zero-amount and duplicate rows "
             "(kept), customers and the date span. Use PATH 'cdnow' for the bundled CDNOW log."
         ),
     )
     parser.add_argument("path", metavar="PATH", help="transaction file, or 'cdnow'")
-    add_log_options(parser, synthetic=False)
+    add_log_options(parser, synthetic=False, study=False)
     parser.add_argument(
         "--rejected",
         metavar="FILE",
@@ -33,12 +33,15 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.rejected:
+        check_output(args.rejected)
     log = load_data(args.path, args, command="validate", report_rejected=False).log
     print(log.summary())
     if log.n_rejected:
         first = ", ".join(str(r) for r in log.rejected["row"].head(5))
         print(f"  first rejected rows: {first}")
     if args.rejected:
-        path = write_frame(args.rejected, log.rejected, index=False)
+        with writing(args.rejected):
+            path = write_frame(args.rejected, log.rejected, index=False)
         print(f"rejected rows ({log.n_rejected:,}) written to {path}", file=sys.stdout)
     return 0

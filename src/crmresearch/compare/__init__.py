@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from crmresearch.compare.dynamics import Migration, migration_matrix, reclassify, rising_stars
 from crmresearch.compare.profiles import TierProfiles, tier_profiles
+from crmresearch.compare.rising import RisingStarValidation, rising_star_rule, validate_rising_stars
 from crmresearch.compare.schemes import (
     SchemeComparison,
     adjusted_rand,
@@ -26,7 +27,15 @@ from crmresearch.compare.schemes import (
     lorenz,
     plot_lorenz,
 )
-from crmresearch.compare.validity import PredictiveValidity, predictive_validity
+from crmresearch.compare.validity import (
+    BASELINES,
+    BaselineValidity,
+    PredictiveValidity,
+    baseline_validity,
+    best_single_indicator,
+    predictive_validity,
+    rfm_score,
+)
 
 __all__ = [
     "compare_schemes",
@@ -44,4 +53,12 @@ __all__ = [
     "rising_stars",
     "predictive_validity",
     "PredictiveValidity",
+    "baseline_validity",
+    "BaselineValidity",
+    "BASELINES",
+    "best_single_indicator",
+    "rfm_score",
+    "validate_rising_stars",
+    "RisingStarValidation",
+    "rising_star_rule",
 ]

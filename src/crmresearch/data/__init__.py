@@ -34,10 +34,11 @@ from crmresearch.data.customers import (
     infer_field_type,
     read_customers,
 )
+from crmresearch.data.log import TransactionLog, TransactionSummary
 from crmresearch.data.mapping import parse_column_mapping
 from crmresearch.data.reading import _read_csv_arrow  # noqa: F401  (tests check the fast path)
 from crmresearch.data.schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS
-from crmresearch.data.transactions import TransactionLog, TransactionSummary, read_transactions
+from crmresearch.data.transactions import read_transactions, validate_transactions
 
 __all__ = [
     "CANONICAL_COLUMNS",
@@ -47,6 +48,7 @@ __all__ = [
     "CustomerTable",
     "CustomerSummary",
     "read_transactions",
+    "validate_transactions",
     "read_customers",
     "parse_column_mapping",
     "infer_field_type",

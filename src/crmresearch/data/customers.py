@@ -15,17 +15,21 @@ import pandas as pd
 from crmresearch._format import fmt_int
 from crmresearch.data.mapping import _guess_mapping, _quote_list
 from crmresearch.data.parsing import (
+    _arrow_text,
     _empty_row_mask,
     _first_reason,
     _first_rows,
     _is_textlike,
     _missing_mask,
+    _normalize_ids,
+    _nul_mask,
     _parse_dates,
     _parse_ids,
     _parse_numbers,
     _parse_text,
     _reason_text,
     _rejected_frame,
+    _summary_mask,
 )
 from crmresearch.data.reading import _read_raw
 from crmresearch.errors import DataError
@@ -161,6 +165,30 @@ _FIELD_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
 # fmt: on
 
 
+# The same three tags for the field names of Chinese CRM / ERP exports, checked after the English
+# words of the same kind (same order: system-generated, static, dynamic). Matched as substrings.
+# fmt: off
+_FIELD_RULES_ZH: dict[str, tuple[str, ...]] = {
+    "system-generated": (
+        "金额", "销售额", "销量", "营业额", "收入", "消费", "总额", "合计", "总计", "平均", "均值",
+        "次数", "数量", "频次", "频率", "订单", "购买量", "利润", "毛利", "评分", "得分", "积分",
+        "最近", "最后", "末次", "余额", "欠款", "逾期", "比率", "比例", "占比", "价值", "贡献",
+    ),
+    "static": (
+        "客户编号", "客户代码", "客户号", "会员号", "编号", "区域", "地区", "大区", "片区", "省份",
+        "省", "城市", "区县", "国家", "邮编", "行业", "业态", "性别", "出生", "生日", "成立",
+        "注册", "开户", "首次", "入会", "加入", "来源", "所有制", "企业性质", "类型", "民族",
+        "国籍", "语言",
+    ),
+    "dynamic": (
+        "状态", "信用", "付款", "账期", "联系人", "电话", "手机", "邮箱", "地址", "经理",
+        "业务员", "销售代表", "负责人", "等级", "级别", "会员", "折扣", "额度", "评级", "合同",
+        "员工", "规模", "阶段", "活跃", "流失", "标志", "标签", "渠道", "年龄",
+    ),
+}
+# fmt: on
+
+
 def _name_tokens(name: str) -> str:
     """'FirstPurchaseDate' / 'first-purchase date' -> '_first_purchase_date_'."""
     snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name.strip())
@@ -189,6 +217,14 @@ def infer_field_type(name: str) -> tuple[str, str]:
     4. Otherwise **dynamic** (``why = "default"``): an unknown attribute is assumed changeable,
        so that it is never used as a fixed covariate by mistake.
 
+    Chinese field names get the same tags from a dictionary of common CRM / ERP export names,
+    matched as substrings after the English words of each kind (in the same order): e.g.
+    system-generated 金额 销售额 消费 次数 订单 利润 最近 余额 逾期 占比; static 客户编号 区域
+    地区 省份 城市 行业 业态 性别 出生 注册 开户 首次 来源 类型; dynamic 状态 信用 付款 账期
+    联系人 电话 地址 客户经理 业务员 等级 会员 额度 评级 渠道 年龄 (age changes every year; a
+    birth date is static). So 注册日期 is static, 会员等级 and 信用等级 dynamic, 消费金额
+    system-generated.
+
     Override any tag with ``read_customers(..., field_types={name: kind})``.
 
     Examples
@@ -199,11 +235,16 @@ def infer_field_type(name: str) -> tuple[str, str]:
     ('dynamic', 'rule: credit')
     >>> infer_field_type("avg_monthly_volume")
     ('system-generated', 'rule: volume')
+    >>> infer_field_type("业态")
+    ('static', 'rule: 业态')
     """
     words = _name_tokens(name)
     for kind, keywords in _FIELD_RULES:
         for keyword in keywords:
             if re.search(rf"_{re.escape(keyword)}s?_", words):
+                return kind, f"rule: {keyword}"
+        for keyword in _FIELD_RULES_ZH[kind]:  # Chinese has no word breaks: substrings
+            if keyword in name:
                 return kind, f"rule: {keyword}"
     return "dynamic", "default"
 
@@ -216,6 +257,7 @@ def read_customers(
     date_format: str | None = None,
     encoding: str | None = None,
     sep: str | None = None,
+    sheet: str | int | None = None,
 ) -> CustomerTable:
     """Read customer attributes, one row per customer, and tag each field.
 
@@ -231,10 +273,10 @@ def read_customers(
         status, credit and payment terms, contact…; system-generated: volumes, amounts,
         averages, counts…; unknown names default to dynamic).
     date_format : str, optional
-        ``strptime`` format for fields whose name ends in ``date`` (or is ``since``/``*_at``);
-        default YYYYMMDD or ISO 8601.
-    encoding, sep
-        As in :func:`read_transactions`.
+        ``strptime`` format for fields whose name ends in ``date`` or ``日期`` (or is
+        ``since``/``*_at``/``生日``); default the year-first forms of :func:`read_transactions`.
+    encoding, sep, sheet
+        As in :func:`read_transactions` (encodings detected, Excel sheets by name or index).
 
     Returns
     -------
@@ -247,7 +289,8 @@ def read_customers(
     (every occurrence after the first; the first is kept), and a non-empty unparseable value in a
     date field. Numeric-looking text columns (every non-missing value parses) become float64.
     """
-    raw, name = _read_raw(source, encoding=encoding, sep=sep, kind="customer table")
+    table = _read_raw(source, encoding=encoding, sep=sep, sheet=sheet, kind="customer table")
+    raw, name = table.frame, table.name
     n_read = len(raw)
     cols = [str(c).strip() for c in raw.columns]
     raw.columns = cols
@@ -294,12 +337,21 @@ def read_customers(
             f"{_quote_list(renamed)}."
         )
 
-    ids_missing = _missing_mask(data["customer_id"])
-    ids = _parse_ids(data["customer_id"])
-    checks: list[tuple[str, np.ndarray]] = [
-        ("empty row", _empty_row_mask(raw, ids_missing)),
-        ("missing customer_id", ids_missing),
-    ]
+    id_col = data["customer_id"]
+    id_text = _normalize_ids(_arrow_text(id_col))[0] if _is_textlike(id_col) else None
+    ids_missing = _missing_mask(id_col, id_text)
+    ids = _parse_ids(id_col, id_text)  # same normalization as transactions: the keys join
+    checks: list[tuple[str, np.ndarray]] = [("empty row", _empty_row_mask(raw, ids_missing))]
+    if table.has_nul:
+        checks.append(("NUL byte", _nul_mask(raw)))
+    for reason in sorted(set(table.problems.values())):
+        rows = [r for r, why in table.problems.items() if why == reason]
+        mask = np.zeros(n_read, dtype=bool)
+        mask[rows] = True
+        checks.append((reason, mask))
+    if id_text is not None:
+        checks.append(("summary row", _summary_mask(id_text)))
+    checks.append(("missing customer_id", ids_missing))
     out: dict[str, pd.Series] = {}
     for col in renamed:
         if col == "customer_id":
@@ -328,7 +380,7 @@ def read_customers(
 
     frame = pd.DataFrame(out, index=pd.RangeIndex(n_read)).loc[accepted]
     frame.index = pd.Index(ids[accepted].to_numpy(), name="customer_id", dtype="str")
-    rejected = _rejected_frame(raw, code, checks)
+    rejected = _rejected_frame(raw, code, checks, first_row=table.first_row)
     if len(frame) == 0:
         raise DataError(
             f"{name}: no row was accepted ({n_read:,} read, all rejected: "
@@ -346,4 +398,6 @@ def read_customers(
 
 def _is_date_field(name: str) -> bool:
     lowered = name.lower()
-    return lowered.endswith("date") or lowered.endswith("_at") or lowered in ("since", "dob")
+    if lowered.endswith(("date", "_at", "日期", "日")) or lowered in ("since", "dob", "生日"):
+        return True
+    return False

@@ -29,15 +29,15 @@ def parse_column_mapping(text: str | None) -> dict[str, str]:
 
 
 _GUESS_PATTERNS = {
-    "customer_id": r"cust|client|buyer|member|user|account|^id$|_id$",
-    "date": r"date|time|day|dt$|^dt",
-    "amount": r"amount|value|revenue|sales|price|total|spend|dollar|sum|money|net",
-    "quantity": r"qty|quantity|units|number|count|cds",
-    "profit": r"profit|margin",
-    "category": r"categ|product|sku|item|class",
-    "channel": r"channel|store|source",
-    "due_date": r"due",
-    "paid_date": r"paid|payment",
+    "customer_id": r"cust|client|buyer|member|user|account|^id$|_id$|客户|客戶|会员|會員|编号|編號",
+    "date": r"date|time|day|dt$|^dt|日期|时间|時間",
+    "amount": r"amount|value|revenue|sales|price|total|spend|dollar|sum|money|net|金额|金額|销售额|實收|实收|总价",
+    "quantity": r"qty|quantity|units|number|count|cds|数量|數量|件数",
+    "profit": r"profit|margin|利润|毛利",
+    "category": r"categ|product|sku|item|class|品类|类别|商品",
+    "channel": r"channel|store|source|渠道|门店",
+    "due_date": r"due|到期",
+    "paid_date": r"paid|payment|付款日",
 }
 
 
@@ -62,7 +62,7 @@ def _map_columns(found_cols, columns, name, *, canonical, required):
         raise DataError(
             f"{name}: columns= names {_quote_list(bad_keys)} that are not in the file. Found "
             f"columns: {_quote_list(found)}. Fix: use the file's own column names as keys, e.g. "
-            f"columns={{'{found[0]}': 'customer_id'}}."
+            f"columns={{'{_short(found[0])}': 'customer_id'}}."
         )
     bad_targets = [v for v in columns.values() if v not in canonical]
     if bad_targets:
@@ -103,7 +103,13 @@ def _map_columns(found_cols, columns, name, *, canonical, required):
     return mapping, ignored
 
 
+def _short(text: str, limit: int = 60) -> str:
+    """``text`` cut to ``limit`` characters (error messages never echo a huge header or line)."""
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _quote_list(items) -> str:
     items = list(items)
-    shown = ", ".join(repr(str(i)) for i in items[:20])
+    shown = ", ".join(repr(_short(i)) for i in items[:20])
     return shown + (f", … ({len(items)} in all)" if len(items) > 20 else "")

@@ -9,6 +9,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from crmresearch.data.amounts import parse_numbers_text
+from crmresearch.data.dates import default_window, parse_date_values
 from crmresearch.data.schema import _DATE_OPTIONAL, _NA_TOKENS, _TEXT_OPTIONAL
 
 
@@ -86,84 +88,86 @@ def _parse_ids(s: pd.Series, text: pa.Array | None = None) -> pd.Series:
     return pd.Series(_arrow_text(s) if text is None else text, dtype="str")
 
 
-# What Arrow's string->double cast accepts; used only when a column has unparseable values.
-_NUMBER_RE = r"^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf|infinity|nan)$"
+def _parse_numbers(
+    s: pd.Series, missing: np.ndarray, text: pa.Array | None = None, decimal: str = "."
+) -> pd.Series:
+    """float64 by the rule of :mod:`crmresearch.data.amounts`; missing or unparseable -> NaN
+    (the caller tells them apart with ``missing``)."""
+    return _parse_numbers_currency(s, missing, text, decimal)[0]
 
 
-def _parse_numbers(s: pd.Series, missing: np.ndarray, text: pa.Array | None = None) -> pd.Series:
-    """float64; missing -> NaN; unparseable -> NaN (caller tells them apart with ``missing``)."""
+def _parse_numbers_currency(s, missing, text=None, decimal="."):
+    """``(float64 Series, currency code per row or None)``."""
     s = s.reset_index(drop=True)
     if pd.api.types.is_bool_dtype(s.dtype):
-        return pd.Series(np.full(len(s), np.nan), dtype="float64")
+        return pd.Series(np.full(len(s), np.nan), dtype="float64"), None
     if pd.api.types.is_numeric_dtype(s.dtype):
-        return s.astype("float64")
+        return s.astype("float64"), None
     text = _null_where(_arrow_text(s) if text is None else text, missing)
-    try:
-        values = pc.cast(text, pa.float64())
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        ok = pc.match_substring_regex(text, _NUMBER_RE, ignore_case=True)
-        text = _null_where(text, ~_to_bool(ok))
-        try:
-            values = pc.cast(text, pa.float64())
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # pattern/Arrow mismatch: slow path
-            plain = pd.Series(text, dtype="str")
-            return pd.to_numeric(plain, errors="coerce").astype("float64")
-    return pd.Series(values.to_numpy(zero_copy_only=False), dtype="float64")
+    parsed = parse_numbers_text(text, decimal)
+    return pd.Series(parsed.values, dtype="float64"), parsed.currency
 
 
 def _parse_dates(
-    s: pd.Series, date_format: str | None, missing: np.ndarray, text: pa.Array | None = None
+    s: pd.Series,
+    date_format: str | None,
+    missing: np.ndarray,
+    text: pa.Array | None = None,
+    *,
+    excel: bool = False,
+    window=None,
 ) -> pd.Series:
-    """datetime64[ns] at day precision; missing or unparseable -> NaT.
-
-    Text dates are parsed once per distinct value (logs repeat few dates many times), with
-    pandas' strict parser, then mapped back to the rows.
-    """
-    s = s.reset_index(drop=True)
-    if isinstance(s.dtype, pd.DatetimeTZDtype):
-        s = s.dt.tz_localize(None)
-    if pd.api.types.is_datetime64_any_dtype(s.dtype):
-        out = s.astype("datetime64[ns]")
-    else:
-        if pd.api.types.is_integer_dtype(s.dtype) or pd.api.types.is_float_dtype(s.dtype):
-            s, text = _parse_ids(s), None  # 19970101 -> "19970101"
-        text = _arrow_text(s) if text is None else text
-        encoded = pc.dictionary_encode(_null_where(text, missing))
-        uniques = pd.Series(encoded.dictionary, dtype="str")
-        parsed = _parse_date_strings(uniques, date_format).to_numpy()
-        parsed = np.append(parsed, np.datetime64("NaT", "ns"))  # index -1 (missing) -> NaT
-        codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False)
-        out = pd.Series(parsed[codes], dtype="datetime64[ns]")
-    ticks = out.to_numpy().view(np.int64)
-    present = ticks != np.iinfo(np.int64).min  # NaT
-    if (ticks[present] % _NS_PER_DAY == 0).all():
-        return out  # already at midnight: skip a full pass
-    return out.dt.normalize()
+    """datetime64[ns] at day precision; missing, unparseable or out of the window -> NaT."""
+    return _parse_dates_window(s, date_format, missing, text, excel=excel, window=window)[0]
 
 
-_NS_PER_DAY = 86_400 * 10**9
+def _parse_dates_window(s, date_format, missing, text=None, *, excel=False, window=None):
+    """``(dates, out_of_range mask)`` by the rule of :mod:`crmresearch.data.dates`."""
+    if text is None and _is_textlike(s):
+        text = _arrow_text(s)
+    return parse_date_values(
+        s, date_format, missing, text, excel=excel, window=window or default_window()
+    )
 
 
-def _parse_date_strings(text: pd.Series, date_format: str | None) -> pd.Series:
-    if date_format:
-        return _to_datetime(text, date_format)
-    compact = text.str.fullmatch(r"\d{8}").to_numpy(dtype=bool, na_value=False)
-    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
-    if compact.any():
-        out[compact] = _to_datetime(text[compact], "%Y%m%d")
-    if (~compact).any():
-        out[~compact] = _to_datetime(text[~compact], "ISO8601")
-    return out
+# Zero-width characters removed from ids: ZWSP, ZWNJ, ZWJ, word joiner, BOM / ZWNBSP.
+_ZERO_WIDTH = "[\u200b\u200c\u200d\u2060\ufeff]"
 
 
-def _to_datetime(text: pd.Series, fmt: str) -> pd.Series:
-    try:
-        out = pd.to_datetime(text, format=fmt, errors="coerce")
-    except (ValueError, TypeError):  # mixed time-zone offsets: compare on UTC
-        out = pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
-    if isinstance(out.dtype, pd.DatetimeTZDtype):
-        out = out.dt.tz_convert("UTC").dt.tz_localize(None)
-    return out.astype("datetime64[ns]")
+def _normalize_ids(text: pa.Array) -> tuple[pa.Array, int]:
+    """Ids in Unicode NFC with zero-width characters removed (then trimmed again); also the
+    number of distinct ids that changed. ASCII-only columns are returned as they are."""
+    if len(text) == 0 or pc.all(pc.fill_null(pc.string_is_ascii(text), True)).as_py():
+        return text, 0
+    out = pc.utf8_trim_whitespace(
+        pc.replace_substring_regex(pc.utf8_normalize(text, "NFC"), _ZERO_WIDTH, "")
+    )
+    changed = _to_bool(pc.not_equal(text, out))
+    n_changed = len(pc.unique(pc.filter(text, pa.array(changed)))) if changed.any() else 0
+    return out, int(n_changed)
+
+
+#: Id values that mark a totals line of a report, not a customer (case and a colon ignored).
+SUMMARY_IDS = (
+    "合计", "合計", "总计", "總計", "小计", "小計", "共计", "共計", "汇总", "匯總", "总和", "總和",
+    "total", "totals", "grand total", "subtotal", "sub-total", "sub total", "sum", "summe",
+)  # fmt: skip
+_SUMMARY_RE = "^(?:" + "|".join(x.replace(" ", "\\s*") for x in SUMMARY_IDS) + ")\\s*[:：]?$"
+
+
+def _summary_mask(text: pa.Array) -> np.ndarray:
+    """Rows whose id is a totals label (合计, 总计, 小计, Total, Sum, Grand total, ...)."""
+    return _to_bool(pc.match_substring_regex(text, _SUMMARY_RE, ignore_case=True))
+
+
+def _nul_mask(raw: pd.DataFrame) -> np.ndarray:
+    """Rows with a NUL byte in any text field."""
+    mask = np.zeros(len(raw), dtype=bool)
+    for col in raw.columns:
+        s = raw[col]
+        if _is_textlike(s):
+            mask |= _to_bool(pc.match_substring(_arrow_text(s), "\x00"))
+    return mask
 
 
 def _parse_text(s: pd.Series, missing: np.ndarray, text: pa.Array | None = None) -> pd.Series:
@@ -227,13 +231,18 @@ def _first_reason(checks: list[tuple[str, np.ndarray]], n: int) -> np.ndarray:
     return code
 
 
-def _rejected_frame(raw: pd.DataFrame, code: np.ndarray, checks) -> pd.DataFrame:
+def _rejected_frame(
+    raw: pd.DataFrame, code: np.ndarray, checks, first_row: int = 1
+) -> pd.DataFrame:
     rows = np.flatnonzero(code >= 0)
     labels = np.array([name for name, _ in checks], dtype=object)
     values = raw.iloc[rows].reset_index(drop=True)
     values.columns = [c if c not in ("row", "reason") else f"raw_{c}" for c in values.columns]
     out = pd.DataFrame(
-        {"row": (rows + 1).astype("int64"), "reason": pd.Series(labels[code[rows]], dtype="str")}
+        {
+            "row": (rows + first_row).astype("int64"),
+            "reason": pd.Series(labels[code[rows]], dtype="str"),
+        }
     )
     return pd.concat([out, values], axis=1)
 

@@ -4,227 +4,46 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from crmresearch._format import fmt_int, fmt_num
+from crmresearch.data.amounts import MAX_ABS, check_decimal, majority_currency
+from crmresearch.data.dates import check_window, suggest_date_format
+from crmresearch.data.log import TransactionLog, TransactionSummary, fix_for
 from crmresearch.data.mapping import _map_columns
 from crmresearch.data.parsing import (
     _arrow_text,
-    _coerce_canonical,
-    _count_duplicate_rows,
     _empty_row_mask,
-    _factorize,
     _first_reason,
     _first_rows,
     _is_textlike,
     _missing_mask,
-    _parse_dates,
+    _normalize_ids,
+    _nul_mask,
+    _parse_dates_window,
     _parse_ids,
-    _parse_numbers,
+    _parse_numbers_currency,
     _parse_text,
     _reason_text,
     _rejected_frame,
+    _summary_mask,
 )
-from crmresearch.data.reading import _read_raw
+from crmresearch.data.reading import RawTable, _read_raw
+from crmresearch.data.scan import MAX_LINE_BYTES
 from crmresearch.data.schema import (
     _DATE_OPTIONAL,
     _NUMERIC_OPTIONAL,
-    _REASONS,
     _TEXT_OPTIONAL,
     CANONICAL_COLUMNS,
     REQUIRED_COLUMNS,
 )
 from crmresearch.errors import DataError
 
+__all__ = ["read_transactions", "validate_transactions", "TransactionLog", "TransactionSummary"]
 
-@dataclass(frozen=True)
-class TransactionSummary:
-    """What a read did: row accounting and the shape of the accepted log.
-
-    ``str()`` gives a readable block; :meth:`to_dict` gives plain Python values (JSON-ready).
-    """
-
-    source: str
-    rows_read: int
-    rows_accepted: int
-    rows_rejected: int
-    rejected_by_reason: dict[str, int]
-    zero_amount_rows: int
-    duplicate_rows: int
-    return_rows: int
-    customers: int
-    first_date: pd.Timestamp | None
-    last_date: pd.Timestamp | None
-    total_amount: float
-    columns: tuple[str, ...]
-    ignored_columns: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "rows_read": self.rows_read,
-            "rows_accepted": self.rows_accepted,
-            "rows_rejected": self.rows_rejected,
-            "rejected_by_reason": dict(self.rejected_by_reason),
-            "zero_amount_rows": self.zero_amount_rows,
-            "duplicate_rows": self.duplicate_rows,
-            "return_rows": self.return_rows,
-            "customers": self.customers,
-            "first_date": None if self.first_date is None else self.first_date.date().isoformat(),
-            "last_date": None if self.last_date is None else self.last_date.date().isoformat(),
-            "total_amount": self.total_amount,
-            "columns": list(self.columns),
-            "ignored_columns": list(self.ignored_columns),
-        }
-
-    def __str__(self) -> str:
-        span = "-"
-        if self.first_date is not None:
-            days = (self.last_date - self.first_date).days + 1
-            span = (
-                f"{self.first_date.date().isoformat()} .. {self.last_date.date().isoformat()} "
-                f"({fmt_int(days)} days)"
-            )
-        lines = [
-            f"Transaction log: {self.source}",
-            f"  rows read        {fmt_int(self.rows_read):>12}",
-            f"  rows accepted    {fmt_int(self.rows_accepted):>12}",
-            f"  rows rejected    {fmt_int(self.rows_rejected):>12}",
-        ]
-        for reason, count in self.rejected_by_reason.items():
-            lines.append(f"    - {reason}: {fmt_int(count)}")
-        lines += [
-            f"  customers        {fmt_int(self.customers):>12}",
-            f"  date span        {span}",
-            f"  total amount     {fmt_num(self.total_amount, 2):>15}",
-            f"  zero-amount rows {fmt_int(self.zero_amount_rows):>12}  (kept)",
-            f"  duplicate rows   {fmt_int(self.duplicate_rows):>12}  (kept; exact repeats of an earlier row)",
-            f"  returns          {fmt_int(self.return_rows):>12}  (negative amounts)",
-            f"  columns          {', '.join(self.columns)}",
-        ]
-        if self.ignored_columns:
-            lines.append(f"  ignored columns  {', '.join(self.ignored_columns)}")
-        return "\n".join(lines)
-
-    def _repr_pretty_(self, printer, cycle):  # IPython / Jupyter
-        printer.text(str(self))
-
-
-class TransactionLog:
-    """A validated transaction log.
-
-    Parameters
-    ----------
-    frame : DataFrame
-        Accepted rows in the canonical schema (``customer_id``, ``date``, ``amount`` and any of
-        the optional columns, in canonical order). Use :func:`read_transactions` to validate raw
-        data; this constructor only checks that the required columns are present and coerces
-        dtypes.
-    rejected : DataFrame, optional
-        Rejected rows: ``row`` (1-based data-row number in the source, header not counted),
-        ``reason`` and the raw values.
-    source : str
-        Where the rows came from (file path or ``"<DataFrame>"``).
-    n_read : int, optional
-        Rows read from the source; defaults to accepted + rejected.
-
-    Attributes
-    ----------
-    frame, rejected, source, n_read, n_accepted, n_rejected, ignored_columns
-    """
-
-    def __init__(
-        self,
-        frame: pd.DataFrame,
-        rejected: pd.DataFrame | None = None,
-        *,
-        source: str = "<DataFrame>",
-        n_read: int | None = None,
-        ignored_columns: tuple[str, ...] = (),
-    ):
-        missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
-        if missing:
-            raise DataError(
-                f"{source}: TransactionLog needs columns {', '.join(REQUIRED_COLUMNS)}; "
-                f"missing {', '.join(missing)}. Fix: build it with read_transactions(), which "
-                "maps and validates columns."
-            )
-        unknown = [c for c in frame.columns if c not in CANONICAL_COLUMNS]
-        if unknown:
-            raise DataError(
-                f"{source}: TransactionLog frame has non-canonical columns {unknown}. Fix: drop "
-                f"them or rename them to one of {', '.join(CANONICAL_COLUMNS)}."
-            )
-        order = [c for c in CANONICAL_COLUMNS if c in frame]
-        self.frame = _coerce_canonical(frame if list(frame.columns) == order else frame[order])
-        if rejected is None:
-            rejected = pd.DataFrame(
-                {"row": pd.Series(dtype="int64"), "reason": pd.Series(dtype="str")}
-            )
-        self.rejected = rejected
-        self.source = str(source)
-        self.n_accepted = len(self.frame)
-        self.n_rejected = len(self.rejected)
-        self.n_read = self.n_accepted + self.n_rejected if n_read is None else int(n_read)
-        if self.n_read != self.n_accepted + self.n_rejected:
-            raise DataError(
-                f"{source}: row accounting broken: read {self.n_read:,} but accepted "
-                f"{self.n_accepted:,} + rejected {self.n_rejected:,}."
-            )
-        self.ignored_columns = tuple(ignored_columns)
-        self._summary: TransactionSummary | None = None
-
-    def __len__(self) -> int:
-        return self.n_accepted
-
-    def __repr__(self) -> str:
-        return (
-            f"TransactionLog(source={self.source!r}, read={self.n_read:,}, "
-            f"accepted={self.n_accepted:,}, rejected={self.n_rejected:,})"
-        )
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return tuple(self.frame.columns)
-
-    def rejected_by_reason(self) -> dict[str, int]:
-        """Counts of rejected rows per reason, in the fixed reason order."""
-        if self.n_rejected == 0:
-            return {}
-        counts = self.rejected["reason"].value_counts()
-        order = [r for r in _REASONS if r in counts.index]
-        order += sorted(r for r in counts.index if r not in order)
-        return {r: int(counts[r]) for r in order}
-
-    def summary(self) -> TransactionSummary:
-        """Row accounting and shape of the log (computed once, then cached)."""
-        if self._summary is None:
-            f = self.frame
-            amount = f["amount"].to_numpy()
-            has_rows = len(f) > 0
-            # one hash pass over the ids serves both the customer count and the duplicate key
-            id_codes = _factorize(f["customer_id"])
-            self._summary = TransactionSummary(
-                source=self.source,
-                rows_read=self.n_read,
-                rows_accepted=self.n_accepted,
-                rows_rejected=self.n_rejected,
-                rejected_by_reason=self.rejected_by_reason(),
-                zero_amount_rows=int((amount == 0).sum()),
-                duplicate_rows=_count_duplicate_rows(f, first=id_codes),
-                return_rows=int((amount < 0).sum()),
-                customers=id_codes[1],
-                first_date=f["date"].min() if has_rows else None,
-                last_date=f["date"].max() if has_rows else None,
-                total_amount=float(amount.sum()),
-                columns=tuple(f.columns),
-                ignored_columns=self.ignored_columns,
-            )
-        return self._summary
+Check = tuple[str, np.ndarray]
 
 
 def read_transactions(
@@ -234,14 +53,18 @@ def read_transactions(
     date_format: str | None = None,
     encoding: str | None = None,
     sep: str | None = None,
+    sheet: str | int | None = None,
+    decimal: str = ".",
+    date_range: tuple | None = None,
+    max_line_bytes: int = MAX_LINE_BYTES,
 ) -> TransactionLog:
     """Read a transaction log and validate it row by row (vectorized).
 
     Parameters
     ----------
     source : path or DataFrame
-        CSV / delimited text (``.csv``, ``.txt``, ``.tsv``, optionally compressed ``.gz``…),
-        Parquet (``.parquet``), or a DataFrame.
+        CSV / delimited text (``.csv``, ``.txt``, ``.tsv``, optionally compressed ``.gz``,
+        ``.bz2``, ``.xz``), Excel (``.xlsx``, ``.xlsm``), Parquet (``.parquet``), or a DataFrame.
     columns : mapping, optional
         ``{name_in_file: canonical_name}``, e.g. ``{"cust": "customer_id", "value": "amount"}``.
         Names that already are canonical (case-insensitive, surrounding spaces ignored) need no
@@ -249,14 +72,28 @@ def read_transactions(
         summary).
     date_format : str, optional
         ``strptime`` format for ``date``, ``due_date`` and ``paid_date`` (e.g. ``"%d/%m/%Y"``).
-        Default: ``YYYYMMDD`` and ISO 8601 (``YYYY-MM-DD[ HH:MM[:SS]]``) are recognised; anything
-        else is rejected as an unparseable date (no day/month guessing).
+        Default: year-first dates are recognised (``20240105``, ``2024-01-05``, ``2024/1/5``,
+        ``2024.01.05``, ``2024年1月5日``, ISO 8601 with time and offset; Excel dates and serial
+        numbers in a sheet); anything else is rejected as an unparseable date, and the error
+        suggests a format that fits (rule: :mod:`crmresearch.data.dates`). Time zones: the
+        local calendar date of each timestamp.
     encoding : str, optional
-        Text encoding. Default UTF-8 (a byte-order mark is allowed); a non-UTF-8 file raises a
-        :class:`DataError` suggesting an encoding.
+        Text encoding of a text file. Default: detected (UTF-8, byte-order marks, UTF-16,
+        GB18030/GBK, Big5, Windows-1252 …; rule: :mod:`crmresearch.data.encoding`); the codec
+        used is ``log.encoding``. Give it to override detection.
     sep : str, optional
         Field delimiter; ``r"\\s+"`` for whitespace-separated text. Default: sniffed from the
         header line (tab, comma, semicolon, pipe, else whitespace).
+    sheet : str or int, optional
+        Excel sheet by name or 0-based index; default the first sheet.
+    decimal : {".", ","}
+        Decimal mark of amounts, quantities and profits (rule: :mod:`crmresearch.data.amounts`:
+        thousands separators, one currency marker, accounting parentheses).
+    date_range : (first, last), optional
+        Plausible dates; outside it a row is rejected as ``date out of range``. Default
+        ``("1900-01-01", today + 1 year)``; ``None`` for either end keeps its default.
+    max_line_bytes : int
+        Longest accepted line of a text file (default 1 MiB), checked before parsing.
 
     Returns
     -------
@@ -266,19 +103,25 @@ def read_transactions(
 
     Notes
     -----
-    A row is rejected, with the first reason that applies, for: an empty row; a missing
-    ``customer_id``, ``date`` or ``amount``; an unparseable date or amount; a non-finite amount
-    (``inf``); an unparseable or non-finite ``quantity``/``profit``; an unparseable
-    ``due_date``/``paid_date`` (empty ones are allowed: NaT). Zero amounts and exact duplicate
-    rows are kept and counted in :meth:`TransactionLog.summary`. Missing values are empty fields
-    and the tokens ``NA``, ``N/A``, ``NaN``, ``null``, ``None``.
+    A row is rejected, with the first reason that applies, for: an empty row; a NUL byte in any
+    field; more fields than the header (``"5 fields, header has 3"``); an id that is a totals
+    label (``summary row``: 合计, 总计, 小计, Total, Sum, Grand total …); a missing
+    ``customer_id``, ``date`` or ``amount``; an unparseable or out-of-range date; an
+    unparseable, non-finite (``inf``) or out-of-range (|x| >= 1e15) amount; a currency other
+    than the column's (``mixed currency``); the same checks for ``quantity``/``profit`` (empty
+    allowed) and ``due_date``/``paid_date`` (empty allowed: NaT). Zero amounts and exact
+    duplicate rows are kept and counted in :meth:`TransactionLog.summary`. Missing values are
+    empty fields and the tokens ``NA``, ``N/A``, ``NaN``, ``null``, ``None``. Ids are
+    normalized to Unicode NFC with zero-width characters removed (``Zoë`` typed either way is
+    one customer); ``log.ids_normalized`` counts the ids that changed.
 
     Raises
     ------
     DataError
-        Missing required column, unreadable file (binary, Excel, wrong delimiter, non-UTF-8
-        without ``encoding``, empty, header only), or zero accepted rows. The message names the
-        file, the problem and the fix.
+        Missing required column, unreadable file (binary, old Excel format, wrong delimiter,
+        undetectable encoding, over-long line, every row longer than the header, empty, header
+        only), or zero accepted rows. The message names the file, the problem and the fix.
+        Use :meth:`TransactionLog.check_rejected_share` to stop on mostly rejected input.
 
     R equivalent: ``readr::read_csv(path, col_types = readr::cols(.default = "c"))`` followed by
     explicit parsing and ``readr::problems()`` (which lists unparseable cells by row).
@@ -288,77 +131,151 @@ def read_transactions(
     >>> log = read_transactions("sales.csv", columns={"cust": "customer_id", "value": "amount"})
     >>> print(log.summary())
     """
-    raw, name = _read_raw(source, encoding=encoding, sep=sep, kind="transaction log")
-    n_read = len(raw)
-    mapping, ignored = _map_columns(
-        raw.columns, columns, name, canonical=CANONICAL_COLUMNS, required=REQUIRED_COLUMNS
+    shown = "<DataFrame>" if isinstance(source, pd.DataFrame) else str(source)
+    decimal = check_decimal(decimal, shown)
+    window = check_window(date_range, shown)
+    raw = _read_raw(
+        source,
+        encoding=encoding,
+        sep=sep,
+        sheet=sheet,
+        kind="transaction log",
+        max_line_bytes=max_line_bytes,
     )
-    canon = {target: raw[src] for src, target in mapping.items()}
+    return validate_transactions(
+        raw, columns=columns, date_format=date_format, decimal=decimal, window=window
+    )
+
+
+def validate_transactions(
+    raw: RawTable, *, columns=None, date_format=None, decimal=".", window
+) -> TransactionLog:
+    """Map and validate a :class:`~crmresearch.data.reading.RawTable` (the second half of
+    :func:`read_transactions`; loaders of bundled files with their own reader call it)."""
+    frame_raw, name = raw.frame, raw.name
+    n_read = len(frame_raw)
+    mapping, ignored = _map_columns(
+        frame_raw.columns, columns, name, canonical=CANONICAL_COLUMNS, required=REQUIRED_COLUMNS
+    )
+    canon = {target: frame_raw[src] for src, target in mapping.items()}
     # trim each text column once; every check below reuses it
     texts = {c: _arrow_text(s) for c, s in canon.items() if _is_textlike(s)}
+    ids_changed = 0
+    if "customer_id" in texts:
+        texts["customer_id"], ids_changed = _normalize_ids(texts["customer_id"])
     missing = {c: _missing_mask(s, texts.get(c)) for c, s in canon.items()}
-    empty_row = _empty_row_mask(raw, missing["customer_id"])
-    parsed = {"customer_id": _parse_ids(canon["customer_id"], texts.get("customer_id"))}
-    checks: list[tuple[str, np.ndarray]] = [
-        ("empty row", empty_row),
+    checks = _reading_checks(raw, missing["customer_id"], texts.get("customer_id"))
+    checks += [
         ("missing customer_id", missing["customer_id"]),
         ("missing date", missing["date"]),
         ("missing amount", missing["amount"]),
     ]
-    dates = {}
-    for col in ("date",) + _DATE_OPTIONAL:
-        if col in canon:
-            dates[col] = _parse_dates(canon[col], date_format, missing[col], texts.get(col))
-    numbers = {}
-    for col in ("amount",) + _NUMERIC_OPTIONAL:
-        if col in canon:
-            numbers[col] = _parse_numbers(canon[col], missing[col], texts.get(col))
-
-    checks.append(("unparseable date", ~missing["date"] & dates["date"].isna().to_numpy()))
-    for col in ("amount",) + _NUMERIC_OPTIONAL:
-        if col in numbers:
-            values = numbers[col].to_numpy()
-            checks.append((f"unparseable {col}", ~missing[col] & np.isnan(values)))
-            checks.append((f"non-finite {col}", np.isinf(values)))
-    for col in _DATE_OPTIONAL:
-        if col in dates:
-            checks.append((f"unparseable {col}", ~missing[col] & dates[col].isna().to_numpy()))
+    parsed = {"customer_id": _parse_ids(canon["customer_id"], texts.get("customer_id"))}
+    date_checks, hint = _date_checks(canon, texts, missing, parsed, date_format, raw.excel, window)
+    number_checks, currency = _number_checks(canon, texts, missing, parsed, decimal)
+    checks += date_checks[:2] + number_checks + date_checks[2:]
 
     code = _first_reason(checks, n_read)
     accepted = code < 0
-
-    parsed.update(dates)
-    parsed.update(numbers)
+    if currency is not None:  # one currency per column: the majority among accepted rows
+        code, accepted, currency = _currency_check(checks, code, currency)
     for col in _TEXT_OPTIONAL:
         if col in canon:
             parsed[col] = _parse_text(canon[col], missing[col], texts.get(col))
     frame = pd.DataFrame({c: parsed[c] for c in CANONICAL_COLUMNS if c in parsed}, copy=False)
     if not accepted.all():  # no copy of a clean log
         frame = frame.loc[accepted].reset_index(drop=True)
-    rejected = _rejected_frame(raw, code, checks)
-
+    rejected = _rejected_frame(frame_raw, code, checks, first_row=raw.first_row)
     if len(frame) == 0:
         raise DataError(
             f"{name}: no row was accepted ({n_read:,} read, all rejected: "
             f"{_reason_text(rejected)}; first rejected data rows: {_first_rows(rejected)}). "
-            f"Fix: {_fix_for(rejected)}"
+            f"Fix: {fix_for(rejected, hint)}"
         )
-    return TransactionLog(frame, rejected, source=name, n_read=n_read, ignored_columns=ignored)
+    return TransactionLog(
+        frame,
+        rejected,
+        source=name,
+        n_read=n_read,
+        ignored_columns=ignored,
+        encoding=raw.encoding,
+        encoding_how=raw.encoding_how,
+        sheet=raw.sheet,
+        currency=currency,
+        ids_normalized=ids_changed,
+        date_format_hint=hint,
+    )
 
 
-def _fix_for(rejected: pd.DataFrame) -> str:
-    top = rejected["reason"].value_counts().index[0]
-    if top == "unparseable date":
-        return (
-            "pass the date format, e.g. date_format='%d/%m/%Y' (CLI: --date-format '%d/%m/%Y'); "
-            "by default only YYYYMMDD and ISO 8601 dates are read."
+def _reading_checks(raw: RawTable, id_missing, id_text) -> list[Check]:
+    """Checks that concern the row as read: empty, NUL bytes, too many fields, totals label."""
+    n = len(raw.frame)
+    checks: list[Check] = [("empty row", _empty_row_mask(raw.frame, id_missing))]
+    if raw.has_nul:
+        checks.append(("NUL byte", _nul_mask(raw.frame)))
+    by_reason: dict[str, list[int]] = {}
+    for row, reason in raw.problems.items():
+        by_reason.setdefault(reason, []).append(row)
+    for reason, rows in sorted(by_reason.items()):
+        mask = np.zeros(n, dtype=bool)
+        mask[rows] = True
+        checks.append((reason, mask))
+    if id_text is not None:
+        checks.append(("summary row", _summary_mask(id_text)))
+    return checks
+
+
+def _date_checks(canon, texts, missing, parsed, date_format, excel, window):
+    """``(checks, date_format_hint)``; the first two checks are the ``date`` column's."""
+    checks: list[Check] = []
+    hint = None
+    for col in ("date",) + _DATE_OPTIONAL:
+        if col not in canon:
+            continue
+        dates, out = _parse_dates_window(
+            canon[col], date_format, missing[col], texts.get(col), excel=excel, window=window
         )
-    if top == "unparseable amount":
-        return (
-            "amounts must be plain numbers with '.' as decimal mark and no currency signs or "
-            "thousands separators; clean the column or map the right one with columns=."
-        )
-    if top.startswith("missing"):
-        col = top.split(" ", 1)[1]
-        return f"the {col} column is empty; map the right column with columns={{...: '{col}'}}."
-    return "see .rejected (CLI: --rejected out.csv) for each row's reason."
+        bad = ~missing[col] & ~out & dates.isna().to_numpy()
+        label = "date" if col == "date" else col
+        checks.append((f"unparseable {label}", bad))
+        checks.append((f"{label} out of range", out))
+        parsed[col] = dates
+        if col == "date" and bad.any() and col in texts:
+            values = texts[col].filter(pa.array(bad)).unique().to_pylist()[:10_000]
+            hint = suggest_date_format(values)
+    return checks, hint
+
+
+def _number_checks(canon, texts, missing, parsed, decimal):
+    """``(checks, amount currency per row or None)``."""
+    checks: list[Check] = []
+    currency = None
+    for col in ("amount",) + _NUMERIC_OPTIONAL:
+        if col not in canon:
+            continue
+        values, codes = _parse_numbers_currency(canon[col], missing[col], texts.get(col), decimal)
+        v = values.to_numpy()
+        with np.errstate(invalid="ignore"):
+            huge = np.isfinite(v) & (np.abs(v) >= MAX_ABS)
+        checks.append((f"unparseable {col}", ~missing[col] & np.isnan(v)))
+        checks.append((f"non-finite {col}", np.isinf(v)))
+        checks.append((f"{col} out of range", huge))
+        parsed[col] = values
+        if col == "amount":
+            currency = codes
+    return checks, currency
+
+
+def _currency_check(checks: list[Check], code, currency):
+    """Reject accepted rows whose amount currency differs from the majority's."""
+    accepted = code < 0
+    major = majority_currency(currency, accepted)
+    if major is None:
+        return code, accepted, None
+    other = accepted & (currency != None) & (currency != major)  # noqa: E711 - object array
+    if other.any():
+        checks.append(("mixed currency", other))
+        code = code.copy()
+        code[other] = len(checks) - 1
+        accepted = code < 0
+    return code, accepted, major

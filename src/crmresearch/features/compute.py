@@ -13,10 +13,32 @@ from typing import Any
 import pandas as pd
 
 from crmresearch.errors import DataError
+from crmresearch.features import progress, spec
 from crmresearch.features.engines import duckdb as duck
 from crmresearch.features.registry import COUNT_INDICATORS, INDICATORS
 
-__all__ = ["customer_features", "holdout_outcomes"]
+__all__ = ["ENGINES", "customer_features", "holdout_outcomes", "open_source"]
+
+ENGINES = ("duckdb", "spark")
+
+
+def open_source(log: Any, engine: str = "duckdb", spark: Any = None):
+    """The log as a view of the chosen engine (a context manager; closes the view/connection).
+
+    ``engine="duckdb"``: a TransactionLog, DataFrame or Parquet/CSV path in an embedded DuckDB.
+    ``engine="spark"``: additionally a Spark DataFrame, a Delta directory or a table name, in
+    ``spark`` (default: the active SparkSession, else a new local one). Without PySpark the
+    Spark engine raises ImportError naming ``pip install "crmresearch[spark]"``.
+    """
+    if engine == "duckdb":
+        if spark is not None:
+            raise ValueError('spark= is only used with engine="spark"')
+        return duck.DuckDBSource(log)
+    if engine == "spark":
+        from crmresearch.features.engines.spark import SparkSource
+
+        return SparkSource(log, spark)
+    raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
 
 
 def _as_date(value: Any, name: str) -> pd.Timestamp:
@@ -67,6 +89,8 @@ def customer_features(
     start: Any = None,
     end: Any,
     indicators: Sequence[str] | None = None,
+    engine: str = "duckdb",
+    spark: Any = None,
 ) -> pd.DataFrame:
     """Customer indicators over the window ``start <= date <= end`` (dates, both inclusive).
 
@@ -85,6 +109,13 @@ def customer_features(
         Names from :data:`INDICATORS`. ``None``: every indicator the log's columns allow; the
         others are skipped and listed in ``attrs["skipped"]``. An explicitly requested indicator
         whose column is absent raises :class:`DataError` naming the column.
+    engine : {"duckdb", "spark"}
+        ``"duckdb"`` (default): embedded, single machine. ``"spark"``: the same definitions as
+        Spark SQL in ``spark`` (a SparkSession; default the active one); ``log`` may then also
+        be a Spark DataFrame, a Parquet/Delta path or a table name (``db.transactions``).
+        Integers and cent-based money are identical in both engines.
+    spark : SparkSession, optional
+        Only with ``engine="spark"``.
 
     Returns
     -------
@@ -113,6 +144,22 @@ def customer_features(
     --------
     >>> X = customer_features(load_cdnow(), end="1997-09-30")  # doctest: +SKIP
     """
+    return _customer_features(
+        log, start=start, end=end, indicators=indicators, engine=engine, spark=spark
+    )
+
+
+def _customer_features(
+    log: Any,
+    *,
+    start: Any = None,
+    end: Any,
+    indicators: Sequence[str] | None = None,
+    engine: str = "duckdb",
+    spark: Any = None,
+    portable: bool = False,
+) -> pd.DataFrame:
+    """:func:`customer_features`; ``portable=True`` runs the two-stage query also on DuckDB."""
     end_ts = _as_date(end, "end")
     start_ts = None if start is None else _as_date(start, "start")
     if start_ts is not None and start_ts > end_ts:
@@ -120,16 +167,18 @@ def customer_features(
     requested = indicators is not None
     names = _requested_names(indicators)
 
-    with duck.DuckDBSource(log) as src:
+    with open_source(log, engine, spark) as src:
         present = set(src.columns)
         label = src.label
         chosen, skipped = _choose(names, requested, present, label)
-        rows = duck.row_accounting(src, start_ts, end_ts)
-        window_start = start_ts if start_ts is not None else rows.pop("first_date")
-        rows.pop("first_date", None)
+        rows, first_date, exact = row_accounting(src, start_ts, end_ts)
+        window_start = start_ts if start_ts is not None else first_date
         if window_start is None:  # nothing on or before end
             window_start = end_ts
-        result = duck.features_frame(src, chosen, window_start, end_ts, start_ts is not None)
+        with progress.report(src, f"customer features ({rows['read']:,} rows)", rows["read"]):
+            result = window_frame(
+                src, chosen, window_start, end_ts, start_ts is not None, exact, portable
+            )
     return _finish(
         result,
         chosen=chosen,
@@ -142,6 +191,66 @@ def customer_features(
         start_given=start_ts is not None,
         label=label,
     )
+
+
+def row_accounting(src, start: pd.Timestamp | None, end: pd.Timestamp):
+    """(rows by fate, first date up to end, {column: summed in exact cents}); bad keys raise.
+
+    Rows with a missing key must not vanish silently, so they stop the computation.
+    """
+    acc = src.fetch_one(spec.row_accounting_sql(src.view, src.columns, start, end, src.dialect))
+    n, bad, after, n_before = (int(acc[k] or 0) for k in ("n", "bad", "n_after", "n_before"))
+    if bad:
+        raise DataError(
+            f"{src.label}: {bad} row(s) have a missing customer_id/date/amount or a non-finite "
+            "amount; validate the log with crmresearch.data.read_transactions (it rejects such "
+            "rows with a reason) and pass the TransactionLog"
+        )
+    rows = {
+        "read": n,
+        "in_window": n - after - n_before,
+        "before_start": n_before,
+        "after_end": after,
+    }
+    first = acc["first_date"]
+    exact = {c: int(acc[f"inexact_{c}"]) == 0 for c in spec.SCALED_COLUMNS if c in src.columns}
+    return rows, None if first is None else pd.Timestamp(first), exact
+
+
+def window_frame(src, chosen, window_start, end, start_given, exact, portable=False):
+    """The engine's raw result: ``customer_id``, indicators, ``_`` helpers, sorted by id."""
+    if isinstance(src, duck.DuckDBSource) and not portable:
+        frame = duck.features_frame(src, chosen, window_start, end, start_given, exact)
+        if frame is not None:
+            return frame
+    sql = spec.portable_sql(
+        src.view,
+        chosen,
+        set(src.columns),
+        window_start,
+        end,
+        start_given,
+        exact,
+        src.dialect,
+        _value_codes(src, chosen, end),
+    )
+    frame = src.to_pandas(sql)
+    return frame.sort_values("customer_id", kind="stable", ignore_index=True)
+
+
+def _value_codes(src, chosen, end) -> spec.ValueCodes | None:
+    """Bit positions for category/channel values while they fit in one BIGINT together."""
+    views, sizes, total = {}, {}, 0
+    for column, indicator in (("category", "category_breadth"), ("channel", "channel_count")):
+        if indicator not in chosen:
+            continue
+        values = src.distinct_values(column, end, spec.MAX_VALUE_BITS - total)
+        if values is None:
+            continue
+        views[column] = src.register_codes(column, values)
+        sizes[column] = len(values)
+        total += len(values)
+    return spec.ValueCodes(views, sizes) if views else None
 
 
 def _finish(
@@ -191,7 +300,15 @@ def _finish(
     return result
 
 
-def holdout_outcomes(log: Any, *, start: Any, end: Any, customers: Iterable) -> pd.DataFrame:
+def holdout_outcomes(
+    log: Any,
+    *,
+    start: Any,
+    end: Any,
+    customers: Iterable,
+    engine: str = "duckdb",
+    spark: Any = None,
+) -> pd.DataFrame:
     """Purchases, net revenue and churn of ``customers`` in the holdout ``start <= date <= end``.
 
     Parameters
@@ -203,6 +320,8 @@ def holdout_outcomes(log: Any, *, start: Any, end: Any, customers: Iterable) -> 
     customers : iterable of str
         The customers to report on (e.g. the index of the calibration features). Every one gets
         a row, including those without any holdout transaction.
+    engine, spark
+        As for :func:`customer_features`.
 
     Returns
     -------
@@ -226,8 +345,13 @@ def holdout_outcomes(log: Any, *, start: Any, end: Any, customers: Iterable) -> 
     if index.has_duplicates:
         dup = index[index.duplicated()].unique()[:5].tolist()
         raise ValueError(f"customers has duplicates, e.g. {dup}; pass each customer once")
-    with duck.DuckDBSource(log) as src:
-        counts = duck.holdout_counts(src, start_ts, end_ts)
+    with open_source(log, engine, spark) as src:
+        counts = src.to_pandas(spec.holdout_sql(src.view, start_ts, end_ts, src.dialect))
+    # exact cents when every amount in the window has at most two decimals
+    if counts["inexact"].sum() == 0:
+        counts["revenue"] = counts["revenue_cents"].astype("float64") / 100
+    else:
+        counts["revenue"] = counts["revenue_double"].astype("float64")
     counts["customer_id"] = counts["customer_id"].astype("str")
     counts = counts.set_index("customer_id")
     known = counts.index.isin(index)

@@ -1,24 +1,38 @@
 """Potential core-customer loss: valuable customers the volume scheme neglects, and their churn.
 
 The firm tiers customers by sales volume (e.g. ABC on calibration revenue) and serves the top
-volume tier(s) best. The classification index ranks customers by overall value. A customer in
-the top ``core_share`` by the index is *core*; a core customer outside the top volume tier(s) is
-*neglected core* - valuable but not treated as such. If neglected core customers churn more in
-the holdout than the *served core*, the volume scheme is losing core customers.
+volume tier(s) best. The classification index ranks customers by overall value. The top of the
+index is the *core*. By default the core has as many customers as the top volume tier(s), so the
+comparison is like for like: four cells - ``served_core`` (both schemes agree it is top),
+``neglected_core`` (index top, volume not), ``over_served`` (volume top, index not) and
+``other`` - with holdout churn, revenue before/after and revenue at risk.
 
-- :func:`potential_core_loss` -> :class:`CoreLossResult` (groups, churn, revenue lost, risk
-  ratio/difference with CIs, two-proportion z-test, logistic regression, neglected-core list).
+- :func:`potential_core_loss` -> :class:`CoreLossResult` (cells, comparisons with one test per
+  CI, honest spend adjustment, finding sentences, lists).
+- :func:`core_share_sensitivity` - the finding for core shares 0.05 ... 0.30 and equal size.
+- :func:`customer_lists` - complete manager lists with one primary list and a treatment each.
 - :func:`problem_customers` - credit-risk / problem list with the reasons per customer.
 - :func:`pseudonymize_ids` - keyed-HMAC pseudonyms (``crmresearch._privacy``) for lists.
 """
 
 from crmresearch._stats import wilson_ci
-from crmresearch.loss.core import (  # noqa: F401  (GROUPS, NEGLECTED_LINE_START: used by cli)
+from crmresearch.loss.adjust import SpendAdjustment, spend_adjustment, spend_overlap
+from crmresearch.loss.core import (
+    COMPARISONS,
     GROUPS,
     NEGLECTED_LINE_START,
+    REVENUE_AT_RISK,
     CoreLossResult,
     potential_core_loss,
     pseudonymize_ids,
+)
+from crmresearch.loss.findings import core_loss_findings, difference_sentence
+from crmresearch.loss.lists import (
+    PRIORITY,
+    TREATMENTS,
+    CustomerLists,
+    customer_lists,
+    revenue_band,
 )
 from crmresearch.loss.problems import (
     DEFAULT_PROBLEM_RULES,
@@ -26,10 +40,27 @@ from crmresearch.loss.problems import (
     ProblemRule,
     problem_customers,
 )
+from crmresearch.loss.sensitivity import core_share_sensitivity, sensitivity_records
 
 __all__ = [
     "potential_core_loss",
     "CoreLossResult",
+    "GROUPS",
+    "COMPARISONS",
+    "REVENUE_AT_RISK",
+    "NEGLECTED_LINE_START",
+    "core_share_sensitivity",
+    "sensitivity_records",
+    "spend_adjustment",
+    "spend_overlap",
+    "SpendAdjustment",
+    "core_loss_findings",
+    "difference_sentence",
+    "customer_lists",
+    "CustomerLists",
+    "PRIORITY",
+    "TREATMENTS",
+    "revenue_band",
     "problem_customers",
     "ProblemRule",
     "DEFAULT_PROBLEM_RULES",

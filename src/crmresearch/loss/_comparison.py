@@ -35,6 +35,8 @@ def _two_group_stats(a: int, n1: int, c: int, n0: int, alpha: float) -> dict:
             "risk_ratio_ci": (nan, nan),
             "risk_difference": nan,
             "risk_difference_ci": (nan, nan),
+            "risk_difference_z": nan,
+            "risk_difference_p": nan,
             "z": nan,
             "p_value": nan,
         }
@@ -42,7 +44,15 @@ def _two_group_stats(a: int, n1: int, c: int, n0: int, alpha: float) -> dict:
     rd = p1 - p0
     se_rd = math.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)
     out["risk_difference"] = rd
-    out["risk_difference_ci"] = (rd - z_crit * se_rd, rd + z_crit * se_rd)
+    if se_rd > 0:
+        # CI and p of ONE test: the Wald z-test of the difference (unpooled standard error)
+        out["risk_difference_ci"] = (rd - z_crit * se_rd, rd + z_crit * se_rd)
+        out["risk_difference_z"] = rd / se_rd
+        out["risk_difference_p"] = float(2 * norm.sf(abs(rd / se_rd)))
+    else:  # 0 % or 100 % churn in both groups: the Wald standard error is 0, no interval
+        out["risk_difference_ci"] = (nan, nan)
+        out["risk_difference_z"] = nan
+        out["risk_difference_p"] = nan
     # log risk ratio; Haldane-Anscombe 0.5 correction when a count is 0 (CI otherwise undefined)
     aa, cc, nn1, nn0 = (a, c, n1, n0)
     if a == 0 or c == 0:
@@ -60,19 +70,29 @@ def _two_group_stats(a: int, n1: int, c: int, n0: int, alpha: float) -> dict:
 
 
 def _logit(churned: np.ndarray, neglected: np.ndarray, revenue: np.ndarray, alpha: float):
+    """Odds ratio of ``neglected`` adjusted for ``log(1 + max(revenue, 0))`` (linear)."""
+    cov = pd.DataFrame({"log1p_revenue_before": np.log1p(np.clip(revenue, 0, None))})
+    return logit_odds_ratio(churned, neglected, cov, alpha)
+
+
+def logit_odds_ratio(churned, flag, covariates: pd.DataFrame | None, alpha: float):
+    """``logit P(churn) = b0 + b1 flag + covariates``: odds ratio ``exp(b1)`` with the Wald CI
+    and the Wald p-value of the same coefficient (one test).
+
+    Returns ``(dict, summary text, note)``; NaNs with a note when the flag or churn does not
+    vary, the fit fails or the MLE does not exist ((quasi-)separation).
+    """
     import statsmodels.api as sm
 
     nan = float("nan")
+    churned = np.asarray(churned)
+    flag = np.asarray(flag)
     res = {"odds_ratio": nan, "odds_ratio_ci": (nan, nan), "odds_ratio_p_value": nan}
-    if len(np.unique(churned)) < 2 or len(np.unique(neglected)) < 2:
-        return res, "", "logistic regression skipped: churn or the neglected flag does not vary"
-    X = pd.DataFrame(
-        {
-            "const": 1.0,
-            "neglected": neglected.astype(float),
-            "log1p_revenue_before": np.log1p(np.clip(revenue, 0, None)),
-        }
-    )
+    if len(np.unique(churned)) < 2 or len(np.unique(flag)) < 2:
+        return res, "", "logistic regression skipped: churn or the group flag does not vary"
+    X = pd.DataFrame({"const": 1.0, "neglected": flag.astype(float)})
+    if covariates is not None:
+        X = pd.concat([X, covariates.reset_index(drop=True)], axis=1)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -1,23 +1,32 @@
-"""Potential core-customer loss: the groups, their holdout churn and revenue, the comparison."""
+"""Potential core-customer loss: four cells of index core x top volume tier, their holdout
+churn and revenue, and the comparisons between them."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from crmresearch import tiers as _tiers
-from crmresearch._format import p_text
-from crmresearch._privacy import pseudonymize
-from crmresearch._stats import wilson_ci
-from crmresearch.errors import DataError
-from crmresearch.loss._comparison import _logit, _py, _two_group_stats
+from crmresearch._privacy import key_fingerprint, pseudonymize
+from crmresearch.loss._comparison import _logit, _two_group_stats
+from crmresearch.loss._inputs import _aligned_inputs, _customer_list, _group_table
+from crmresearch.loss.adjust import spend_adjustment
+from crmresearch.loss.result import NEGLECTED_LINE_START, REVENUE_AT_RISK, CoreLossResult
 
-GROUPS = ("neglected_core", "served_core", "other")
+__all__ = ["potential_core_loss", "pseudonymize_ids", "GROUPS", "COMPARISONS",
+           "NEGLECTED_LINE_START", "REVENUE_AT_RISK", "CoreLossResult"]  # fmt: skip
 
+#: The four cells: index core x top volume tier(s).
+GROUPS = ("served_core", "neglected_core", "over_served", "other")
+#: Pairs compared (first minus second).
+COMPARISONS = {
+    "neglected_vs_served": ("neglected_core", "served_core"),
+    "over_served_vs_served": ("over_served", "served_core"),
+    "neglected_vs_over_served": ("neglected_core", "over_served"),
+}
 
 def _as_key(key) -> bytes:
     """An id key as bytes: a key from ``crmresearch._privacy.load_key`` or a secret text."""
@@ -38,284 +47,23 @@ def pseudonymize_ids(ids, key) -> pd.Index:
     return pd.Index(pseudonymize(ids, _as_key(key)), name="customer_pseudonym")
 
 
-# The summary line about the neglected-core list starts so (the CLI swaps in its own wording).
-NEGLECTED_LINE_START = "neglected core: "
-
-
-@dataclass
-class CoreLossResult:
-    """Result of :func:`potential_core_loss`.
-
-    Attributes
-    ----------
-    groups : DataFrame
-        Indexed ``neglected_core``, ``served_core``, ``other``: ``customers``, ``share`` (of all
-        analysed customers), ``churned``, ``churn_rate``, ``churn_ci_low``/``churn_ci_high``
-        (Wilson 95 %), ``revenue_before`` (calibration revenue of the group), ``revenue_after``
-        (holdout revenue), ``revenue_lost`` (calibration revenue of the group's churned
-        customers), ``revenue_lost_share`` (= revenue_lost / revenue_before).
-    comparison : dict
-        Neglected vs served core: ``risk_ratio`` (+ ``_ci``), ``risk_difference`` (+ ``_ci``),
-        ``z``, ``p_value`` (two-proportion z-test), ``odds_ratio`` (+ ``_ci``, ``_p_value``) from
-        the logistic regression, ``logit_n``.
-    neglected : DataFrame
-        The neglected-core list: ``index_value``, ``index_rank``, ``volume_tier``,
-        ``revenue_before``, ``churned``, ``revenue_after``; indexed by pseudonym unless raw ids
-        were requested.
-    """
-
-    groups: pd.DataFrame
-    comparison: dict
-    neglected: pd.DataFrame
-    core_share: float
-    top_volume_tiers: tuple[str, ...]
-    n: int
-    excluded: dict
-    pseudonymized: bool
-    logit_summary: str = ""
-    notes: list[str] = field(default_factory=list)
-
-    def to_dict(self, include_list: bool = False) -> dict:
-        """JSON-ready dict (the salt is never included)."""
-        d = {
-            "definition": {
-                "core": f"top {self.core_share:.0%} of customers by the classification index",
-                "neglected_core": "core customers not in volume tier(s) "
-                + ", ".join(self.top_volume_tiers),
-                "served_core": "core customers in volume tier(s) "
-                + ", ".join(self.top_volume_tiers),
-                "churned": "no purchase in the holdout window",
-                "revenue_before": "calibration-period net revenue of the group",
-                "revenue_lost": "calibration-period net revenue of the group's churned customers",
-            },
-            "n": self.n,
-            "excluded": self.excluded,
-            "groups": {g: {k: _py(v) for k, v in row.items()} for g, row in self.groups.iterrows()},
-            "comparison": {k: _py(v) for k, v in self.comparison.items()},
-            "n_neglected": int(len(self.neglected)),
-            "pseudonymized": self.pseudonymized,
-            "notes": list(self.notes),
-        }
-        if include_list:
-            d["neglected"] = [
-                {"id": str(i), **{k: _py(v) for k, v in row.items()}}
-                for i, row in self.neglected.iterrows()
-            ]
-        return d
-
-    def headline(self) -> pd.DataFrame:
-        """The comparison table for humans: customers, share, churn rate, revenue before/lost."""
-        g = self.groups
-        return pd.DataFrame(
-            {
-                "customers": g["customers"].astype(int),
-                "share %": (g["share"] * 100).round(1),
-                "churn %": (g["churn_rate"] * 100).round(1),
-                "churn 95% CI": [
-                    f"[{lo * 100:.1f}, {hi * 100:.1f}]"
-                    for lo, hi in zip(g["churn_ci_low"], g["churn_ci_high"], strict=True)
-                ],
-                "revenue before": g["revenue_before"].round(2),
-                "revenue lost": g["revenue_lost"].round(2),
-                "lost %": (g["revenue_lost_share"] * 100).round(1),
-            }
-        )
-
-    def summary(self) -> str:
-        c = self.comparison
-        lines = [
-            "Potential core-customer loss",
-            f"core = top {self.core_share:.0%} by the classification index; served = core in "
-            f"volume tier(s) {', '.join(self.top_volume_tiers)}; neglected = core elsewhere",
-            f"customers analysed: {self.n:,}"
-            + (f"; excluded: {self.excluded}" if any(self.excluded.values()) else ""),
-            "",
-            self.headline().to_string(
-                formatters={
-                    "customers": "{:,}".format,
-                    "revenue before": "{:,.2f}".format,
-                    "revenue lost": "{:,.2f}".format,
-                }
-            ),
-            "",
-            "Neglected vs served core (holdout churn):",
-            f"  risk difference {c['risk_difference']:+.3f} "
-            f"[{c['risk_difference_ci'][0]:+.3f}, {c['risk_difference_ci'][1]:+.3f}]",
-            f"  risk ratio {c['risk_ratio']:.3f} "
-            f"[{c['risk_ratio_ci'][0]:.3f}, {c['risk_ratio_ci'][1]:.3f}]",
-            f"  two-proportion z = {c['z']:.3f}, {p_text(c['p_value'])}",
-            f"  logistic regression (churn ~ neglected + log1p(revenue_before), n = "
-            f"{c['logit_n']:,}): odds ratio {c['odds_ratio']:.3f} "
-            f"[{c['odds_ratio_ci'][0]:.3f}, {c['odds_ratio_ci'][1]:.3f}], "
-            f"{p_text(c['odds_ratio_p_value'])}",
-            "revenue lost = calibration revenue of churned customers (not annualized)",
-            f"{NEGLECTED_LINE_START}{len(self.neglected):,} customers (listed in .neglected, "
-            + ("pseudonymized ids)" if self.pseudonymized else "raw ids)"),
-        ]
-        lines += [f"note: {n}" for n in self.notes]
-        return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        c = self.comparison
-        return (
-            f"CoreLossResult(n={self.n}, neglected={int(self.groups.loc['neglected_core', 'customers'])}, "
-            f"risk_difference={c['risk_difference']:+.3f})"
-        )
-
-    def plot_churn(self, ax=None):
-        """Churn rate by group with Wilson 95 % CIs; see :func:`crmresearch.plots.churn_by_group`."""
-        from crmresearch.plots.loss import churn_by_group
-
-        c = self.comparison
-        return churn_by_group(
-            self.groups,
-            risk_difference=c.get("risk_difference"),
-            risk_difference_ci=c.get("risk_difference_ci"),
-            ax=ax,
-        )
-
-    def plot_revenue(self, ax=None):
-        """Revenue before and lost by group; see :func:`crmresearch.plots.revenue_lost`."""
-        from crmresearch.plots.loss import revenue_lost
-
-        return revenue_lost(self.groups, ax=ax)
-
-
-@dataclass
-class _Inputs:
-    """The analysed customers: aligned inputs and the exclusion counts (nothing dropped silently)."""
-
-    index_values: pd.Series
-    tier: pd.Series
-    churned: np.ndarray
-    rb: np.ndarray  # calibration revenue
-    ra: np.ndarray  # holdout revenue
-    excluded: dict
-    n: int
-
-
-def _aligned_inputs(index_values, volume_tier, outcomes, revenue_before, tops) -> _Inputs:
-    """Check and align the four inputs on the index's customers; count every exclusion."""
-    idx = _tiers._as_values(index_values, "index_values")
-    vt = volume_tier if isinstance(volume_tier, pd.Series) else pd.Series(volume_tier)
-    if "churned" not in outcomes.columns:
-        raise DataError(
-            "outcomes lack column 'churned'; compute them with "
-            "crmresearch.features.holdout_outcomes(log, start=..., end=..., customers=...)"
-        )
-    if revenue_before is None:
-        if "revenue_before" not in outcomes.columns:
-            raise DataError(
-                "potential_core_loss needs calibration revenue: pass revenue_before="
-                "features['monetary'] (or add a 'revenue_before' column to outcomes)"
-            )
-        revenue_before = outcomes["revenue_before"]
-    rev = _tiers._as_values(revenue_before, "revenue_before")
-    if isinstance(vt.dtype, pd.CategoricalDtype):
-        unknown = [t for t in tops if t not in list(vt.cat.categories)]
-        if unknown:
-            raise DataError(
-                f"top_volume_tiers {unknown} are not tiers of volume_tier "
-                f"({list(vt.cat.categories)})"
-            )
-    ids = idx.index
-    excluded = {"no_index_value": int(idx.isna().sum())}
-    keep = idx.notna()
-    aligned = {}
-    for reason, series in (
-        ("no_volume_tier", vt),
-        ("no_outcome", outcomes["churned"]),
-        ("no_revenue_before", rev),
-    ):
-        aligned[reason] = series.reindex(ids)
-        miss = keep & aligned[reason].isna()
-        excluded[reason] = int(miss.sum())
-        keep &= ~miss
-    extra = {
-        "volume_tier_without_index": int((~vt.index.isin(ids)).sum()),
-        "outcome_without_index": int((~outcomes.index.isin(ids)).sum()),
-    }
-    excluded.update({k: v for k, v in extra.items() if v})
-    n = int(keep.sum())
-    if n == 0:
-        raise DataError(
-            "potential_core_loss: no customer has an index value, a volume tier, an outcome and "
-            "calibration revenue; check that the four inputs share customer ids"
-        )
-    iv = idx[keep]
-    ra = (
-        outcomes["revenue"].reindex(iv.index).fillna(0.0).to_numpy()
-        if "revenue" in outcomes.columns
-        else np.full(n, np.nan)
-    )
-    return _Inputs(
-        index_values=iv,
-        tier=aligned["no_volume_tier"][keep].astype("object").astype(str),
-        churned=aligned["no_outcome"][keep].astype(bool).to_numpy(),
-        rb=aligned["no_revenue_before"][keep].to_numpy(),
-        ra=ra,
-        excluded=excluded,
-        n=n,
-    )
-
-
-def _group_table(group, churned, rb, ra, alpha) -> pd.DataFrame:
-    """One row per group code (position in :data:`GROUPS`): counts, churn + CI, revenue."""
-    n = len(group)
-    rows = []
-    for g in range(len(GROUPS)):
-        m = group == g
-        ng, xg = int(m.sum()), int(churned[m].sum())
-        lo, hi = wilson_ci(xg, ng, alpha)
-        before = float(rb[m].sum())
-        lost = float(rb[m & churned].sum())
-        rows.append(
-            {
-                "customers": ng,
-                "share": ng / n,
-                "churned": xg,
-                "churn_rate": xg / ng if ng else float("nan"),
-                "churn_ci_low": lo,
-                "churn_ci_high": hi,
-                "revenue_before": before,
-                "revenue_after": float(ra[m].sum()),
-                "revenue_lost": lost,
-                "revenue_lost_share": lost / before if before else float("nan"),
-            }
-        )
-    return pd.DataFrame(rows, index=pd.Index(GROUPS, name="group"))
-
-
-def _customer_list(member, iv, tier, churned, rb, ra) -> pd.DataFrame:
-    """The customers of one group, best index rank first (raw ids; pseudonymized by the caller)."""
-    ranks = iv.rank(ascending=False, method="min").astype(int)
-    return pd.DataFrame(
-        {
-            "index_value": iv.to_numpy()[member],
-            "index_rank": ranks.to_numpy()[member],
-            "volume_tier": tier.to_numpy()[member],
-            "revenue_before": rb[member],
-            "churned": churned[member],
-            "revenue_after": ra[member],
-        },
-        index=iv.index[member],
-    ).sort_values("index_rank", kind="mergesort")
-
-
 def potential_core_loss(
     index_values,
     volume_tier,
     outcomes: pd.DataFrame,
-    core_share: float = 0.2,
+    core_share: float | None = None,
     top_volume_tiers: Sequence[str] = ("A",),
     *,
     revenue_before=None,
+    run_rate: float = 1.0,
     pseudonymize: bool = True,
     id_key: bytes | None = None,
     salt: str | None = None,
     alpha: float = 0.05,
+    spline_df: int = 4,
+    band_factor: float = 1.5,
 ) -> CoreLossResult:
-    """Neglected core customers, their holdout churn and lost revenue vs the served core.
+    """Core customers the volume tiers neglect, those they over-serve, and their holdout churn.
 
     Parameters
     ----------
@@ -326,24 +74,31 @@ def potential_core_loss(
     outcomes : DataFrame
         Holdout outcomes (:func:`crmresearch.features.holdout_outcomes`): ``churned`` (bool) and
         ``revenue``. May carry ``revenue_before``.
-    core_share : float
-        Share of customers that are *core*: the top ``core_share`` by index (rank rule of
-        :func:`crmresearch.tiers.abc`: ties stay together, outside the core if they straddle it).
+    core_share : float, optional
+        Share of customers that are *core* (top by index; rank rule of
+        :func:`crmresearch.tiers.abc`: ties stay together, outside the core if they straddle
+        it). Default ``None``: **like for like**, the core has as many customers as the top
+        volume tier(s), so ``neglected_core`` and ``over_served`` have the same size (up to ties)
+        and the neglected share is not forced by the sizes. With a larger share, at least
+        ``minimum_by_construction`` of the core must fall outside the top tier(s).
     top_volume_tiers : sequence of str
         Volume tiers that receive core treatment.
     revenue_before : Series, optional
         Calibration-period net revenue per customer (e.g. ``features["monetary"]``); default
         ``outcomes["revenue_before"]``. Required.
+    run_rate : float
+        Factor applied to revenue at risk (e.g. holdout length / calibration length to express
+        it per holdout window); default 1 = per calibration window.
     pseudonymize : bool
-        Index the neglected-core list by keyed-HMAC pseudonyms (default) or raw ids (``False``).
+        Index the lists by keyed-HMAC pseudonyms (default) or raw ids (``False``).
     id_key : bytes, optional
         The firm's id key (:func:`crmresearch._privacy.load_key`): the same key gives the same
-        pseudonyms in every run. Default a fresh random key per call (pseudonyms then do not
-        match across runs).
+        pseudonyms in every run. Default a fresh random key per call.
     salt : str, optional
         Older name: a secret text used as the key when ``id_key`` is not given.
     alpha : float
         1 - confidence level.
+    spline_df, band_factor : see :func:`crmresearch.loss.adjust.spend_adjustment`.
 
     Returns
     -------
@@ -351,73 +106,151 @@ def potential_core_loss(
 
     Notes
     -----
-    Customers analysed = those with an index value, a volume tier and an outcome; the others are
-    counted in ``excluded`` by reason. With ``n_g`` customers in group g, ``x_g`` of them churned:
+    Customers analysed = those with an index value, a volume tier, an outcome and calibration
+    revenue; the others are counted in ``excluded`` by reason. With ``n_g`` customers in cell g,
+    ``x_g`` of them churned:
 
     - ``churn_rate = x_g / n_g`` with a Wilson CI;
-    - ``revenue_before = sum revenue_before`` over the group;
-    - ``revenue_lost = sum revenue_before`` over the group's *churned* customers: the calibration
-      revenue of business that stopped (same window length as calibration, not annualized);
-    - risk difference ``p1 - p0`` (neglected minus served) with Wald CI
-      ``+- z sqrt(p1(1-p1)/n1 + p0(1-p0)/n0)``; risk ratio ``p1/p0`` with CI
-      ``exp(log RR +- z sqrt(1/a - 1/n1 + 1/c - 1/n0))`` (0.5 added to the counts when one is 0);
-      both equal ``statsmodels.stats.proportion.confint_proportions_2indep`` (``"wald"``/``"log"``);
-    - two-proportion z-test: ``statsmodels proportions_ztest`` (pooled variance);
-    - logistic regression over core customers: ``logit P(churn) = b0 + b1 neglected +
-      b2 log(1 + max(revenue_before, 0))``; odds ratio ``exp(b1)`` with its Wald CI.
+    - ``revenue_at_risk = run_rate * sum revenue_before`` over the cell's churned customers
+      (:data:`REVENUE_AT_RISK`); ``revenue_after = sum`` of holdout revenue;
+    - risk difference ``p1 - p0`` with Wald CI ``+- z sqrt(p1(1-p1)/n1 + p0(1-p0)/n0)`` and the
+      p-value of the same Wald test (``risk_difference_p``); risk ratio ``p1/p0`` with CI
+      ``exp(log RR +- z sqrt(1/a - 1/n1 + 1/c - 1/n0))`` (0.5 added to the counts when one is
+      0); both equal ``statsmodels.stats.proportion.confint_proportions_2indep``; the pooled
+      two-proportion z-test (``z``, ``p_value``) is kept as the test of equal churn;
+    - logistic regressions over core customers: ``logit P(churn) = b0 + b1 neglected + f(s)``
+      with ``s = log(1 + max(revenue_before, 0))`` and ``f`` linear (``odds_ratio``) or a
+      natural cubic spline (``odds_ratio_adjusted``); Wald CI and p of ``b1``. Inside the core,
+      neglected means spend below the volume cut, so the groups hardly overlap in ``s``:
+      ``adjustment`` shows the overlap and a local comparison around the cut.
 
     R: ``prop.test(c(a, c), c(n1, n0), correct = FALSE)``; ``glm(churned ~ neglected +
-    log1p(revenue), family = binomial)``; ``epitools::riskratio``.
+    splines::ns(log1p(revenue), 4), family = binomial)``; ``epitools::riskratio``.
     """
-    if not 0 < core_share < 1:
-        raise ValueError(f"core_share must be in (0, 1), got {core_share}")
+    if core_share is not None and not 0 < core_share < 1:
+        raise ValueError(f"core_share must be in (0, 1) or None (like for like), got {core_share}")
     tops = tuple(str(t) for t in top_volume_tiers)
     d = _aligned_inputs(index_values, volume_tier, outcomes, revenue_before, tops)
     iv, tier, churned, rb, ra, n = d.index_values, d.tier, d.churned, d.rb, d.ra, d.n
-    core = _tiers._rank_tiers(iv, [core_share, 1.0]) == 0
-    served = core & tier.isin(tops).to_numpy()
-    neglected = core & ~served
-    group = np.where(neglected, 0, np.where(served, 1, 2))
-    groups = _group_table(group, churned, rb, ra, alpha)
-    notes = []
-    a, n1 = (
-        int(groups.loc["neglected_core", "churned"]),
-        int(groups.loc["neglected_core", "customers"]),
+    top = tier.isin(tops).to_numpy()
+    n_top = int(top.sum())
+    share = n_top / n if core_share is None else float(core_share)
+    core = _tiers._rank_tiers(iv, [share, 1.0]) == 0
+    served, neglected = core & top, core & ~top
+    over = ~core & top  # the rest (neither core nor top) is "other"
+    group = np.select([served, neglected, over], [0, 1, 2], default=3)
+    groups = _group_table(group, GROUPS, churned, rb, ra, alpha, run_rate)
+    notes: list[str] = []
+    comparisons = _comparison_table(groups, alpha)
+    comparison, lsummary, more = _neglected_vs_served(groups, churned, neglected, core, rb, alpha)
+    notes += more
+    volume_cut = float(rb[top].min()) if n_top else float("nan")
+    adjustment = spend_adjustment(churned, neglected, rb, core, volume_cut, alpha=alpha,
+                                  spline_df=spline_df, band_factor=band_factor)  # fmt: skip
+    comparison["odds_ratio_adjusted"] = adjustment.spline["odds_ratio"]
+    comparison["odds_ratio_adjusted_ci"] = adjustment.spline["odds_ratio_ci"]
+    comparison["odds_ratio_adjusted_p_value"] = adjustment.spline["odds_ratio_p_value"]
+    notes += adjustment.notes
+    if (rb < 0).any():
+        notes.append(
+            f"{int((rb < 0).sum())} customers have negative calibration revenue (returns); they "
+            "count as 0 in the logistic regression covariate"
+        )
+    k_core = int(core.sum())
+    if core_share is None and k_core < n_top:
+        notes.append(
+            f"ties in the index at the core boundary: core {k_core:,} < top volume tier(s) "
+            f"{n_top:,}, so over-served exceeds neglected by {n_top - k_core:,}"
+        )
+    key = id_key if id_key is not None else (salt.encode("utf-8") if salt else None)
+    list_key = key if key is not None else secrets.token_bytes(32)
+    lists, customers = _lists(d, group, neglected, over, pseudonymize, list_key)
+    return CoreLossResult(
+        groups=groups,
+        comparison=comparison,
+        comparisons=comparisons,
+        adjustment=adjustment,
+        neglected=lists["neglected"],
+        over_served=lists["over_served"],
+        core_share=share,
+        core_share_requested=core_share,
+        core_customers=k_core,
+        top_volume_customers=n_top,
+        neglected_share=int(neglected.sum()) / k_core if k_core else float("nan"),
+        minimum_by_construction=max(0, k_core - n_top) / k_core if k_core else float("nan"),
+        top_volume_tiers=tops,
+        n=n,
+        excluded=d.excluded,
+        pseudonymized=bool(pseudonymize),
+        run_rate=float(run_rate),
+        alpha=alpha,
+        customers=customers,
+        id_key_fingerprint=key_fingerprint(_as_key(key)) if key is not None else None,
+        logit_summary=lsummary,
+        notes=notes,
+        _key=list_key,
     )
-    c, n0 = int(groups.loc["served_core", "churned"]), int(groups.loc["served_core", "customers"])
+
+
+def _neglected_vs_served(groups, churned, neglected, core, rb, alpha):
+    """Neglected vs served core: two-group statistics and the linear-spend logit."""
+    notes: list[str] = []
+    cnt = groups["customers"]
+    a, n1 = int(groups.loc["neglected_core", "churned"]), int(cnt["neglected_core"])
+    c, n0 = int(groups.loc["served_core", "churned"]), int(cnt["served_core"])
     comparison = _two_group_stats(a, n1, c, n0, alpha)
     if n1 == 0 or n0 == 0:
         notes.append(
             "neglected or served core is empty: no comparison (the volume tiers and the index "
             "agree completely on the core, or the core is entirely outside the top volume tiers)"
         )
-    if a == 0 or c == 0:
+    if (a == 0 or c == 0) and n1 and n0:
         notes.append("a zero churn count: risk ratio uses the 0.5 (Haldane-Anscombe) correction")
     lres, lsummary, lnote = _logit(churned[core], neglected[core], rb[core], alpha)
     comparison.update(lres)
     comparison["logit_n"] = int(core.sum())
     if lnote:
         notes.append(lnote)
-    if (rb < 0).any():
-        notes.append(
-            f"{int((rb < 0).sum())} customers have negative calibration revenue (returns); they "
-            "count as 0 in the logistic regression covariate"
-        )
-    nl = _customer_list(neglected, iv, tier, churned, rb, ra)
-    if pseudonymize:
-        key = id_key if id_key is not None else salt
-        nl.index = pseudonymize_ids(nl.index, key if key else secrets.token_bytes(32))
-    else:
-        nl.index.name = "customer_id"
-    return CoreLossResult(
-        groups=groups,
-        comparison=comparison,
-        neglected=nl,
-        core_share=core_share,
-        top_volume_tiers=tops,
-        n=n,
-        excluded=d.excluded,
-        pseudonymized=bool(pseudonymize),
-        logit_summary=lsummary,
-        notes=notes,
-    )
+    return comparison, lsummary, notes
+
+
+def _lists(d, group, neglected, over, pseudonymize: bool, key: bytes):
+    """The neglected and over-served lists (pseudonymized unless asked otherwise) and the
+    per-customer table with raw ids that the manager lists are built from (never exported)."""
+    iv, tier, churned, rb, ra = d.index_values, d.tier, d.churned, d.rb, d.ra
+    lists = {}
+    for name, member in (("neglected", neglected), ("over_served", over)):
+        lst = _customer_list(member, iv, tier, churned, rb, ra)
+        if pseudonymize:
+            lst.index = pseudonymize_ids(lst.index, key)
+        else:
+            lst.index.name = "customer_id"
+        lists[name] = lst
+    ranks = iv.rank(ascending=False, method="min").astype(int)
+    customers = pd.DataFrame(
+        {"group": np.asarray(GROUPS, dtype=object)[group], "volume_tier": tier.to_numpy(),
+         "index_rank": ranks.to_numpy(), "revenue_before": rb, "revenue_after": ra,
+         "churned": churned},
+        index=pd.Index(iv.index, name="customer_id"),
+    )  # fmt: skip
+    return lists, customers
+
+
+def _comparison_table(groups: pd.DataFrame, alpha: float) -> pd.DataFrame:
+    """Churn of each compared pair: risk difference with the CI and p of one Wald test."""
+    rows = {}
+    for name, (g1, g0) in COMPARISONS.items():
+        a, n1 = int(groups.loc[g1, "churned"]), int(groups.loc[g1, "customers"])
+        c, n0 = int(groups.loc[g0, "churned"]), int(groups.loc[g0, "customers"])
+        st = _two_group_stats(a, n1, c, n0, alpha)
+        rows[name] = {
+            "group": g1, "reference": g0, "n_group": n1, "n_reference": n0,
+            "churn_group": a / n1 if n1 else float("nan"),
+            "churn_reference": c / n0 if n0 else float("nan"),
+            "risk_difference": st["risk_difference"],
+            "ci_low": st["risk_difference_ci"][0], "ci_high": st["risk_difference_ci"][1],
+            "p_value": st["risk_difference_p"], "risk_ratio": st["risk_ratio"],
+        }  # fmt: skip
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "comparison"
+    return out

@@ -12,7 +12,7 @@ from matplotlib.ticker import FuncFormatter
 
 from crmresearch.plots.style import GROUP_COLORS, new_figure
 
-__all__ = ["churn_by_group", "revenue_lost"]
+__all__ = ["churn_by_group", "revenue_lost", "spend_overlap", "core_share_sensitivity_plot"]
 
 
 def _signed(x: float) -> str:
@@ -118,5 +118,67 @@ def revenue_lost(groups: pd.DataFrame, *, part: str = "revenue_lost", part_label
     )
     ax.set_xlabel("customer group")
     ax.set_title(title or "Revenue at stake: calibration revenue of churned customers")
-    ax.legend()
+    ax.legend(loc="upper left", fontsize="small")
+    return fig
+
+
+def spend_overlap(groups, *, cut: float | None = None, ax=None):
+    """Calibration spend per group on a log axis (box plots): how far the groups overlap.
+
+    ``groups``: mapping group name -> array of calibration spend; ``cut``: the volume cut drawn
+    as a line (the lowest spend inside the top volume tier).
+    """
+    if ax is None:
+        fig, ax = new_figure(width=6.0, height=3.4)
+    else:
+        fig = ax.figure
+    names = [k for k, v in groups.items() if len(v)]
+    data = [np.clip(np.asarray(groups[k], dtype=float), 0.01, None) for k in names]
+    if data:
+        bp = ax.boxplot(data, orientation="horizontal", whis=(5, 95), showfliers=False, patch_artist=True)
+        for patch, name in zip(bp["boxes"], names, strict=True):
+            patch.set_facecolor(GROUP_COLORS.get(name, "#7f8c8d"))
+            patch.set_alpha(0.6)
+        ax.set_yticks(range(1, len(names) + 1), [_LABELS.get(k, k) for k in names])
+    ax.set_xscale("log")
+    if cut is not None and np.isfinite(cut) and cut > 0:
+        ax.axvline(cut, color="black", lw=1, ls="--", label=f"volume cut ${cut:,.0f}")
+        ax.legend(loc="lower right", fontsize="small")
+    ax.set_xlabel("calibration net revenue ($, log scale; box 25-75 %, whiskers 5-95 %)")
+    ax.set_ylabel("customer group")
+    ax.set_title("Calibration spend by group: common support of the comparison")
+    return fig
+
+
+def core_share_sensitivity_plot(table: pd.DataFrame, ax=None):
+    """Risk difference (neglected - served core, with CI) and neglected share against the core
+    share; ``table`` as from :func:`crmresearch.loss.core_share_sensitivity`."""
+    if ax is None:
+        fig, ax = new_figure(width=6.5, height=3.8)
+    else:
+        fig = ax.figure
+    t = table.sort_values("core_share")
+    x = t["core_share"].to_numpy(dtype=float) * 100
+    rd = t["risk_difference"].to_numpy(dtype=float) * 100
+    lo = t["ci_low"].to_numpy(dtype=float) * 100
+    hi = t["ci_high"].to_numpy(dtype=float) * 100
+    ax.errorbar(x, rd, yerr=_error_bars(rd, lo, hi), fmt="o-", color=GROUP_COLORS["neglected_core"],
+                capsize=4, label="churn difference, neglected \u2212 served (pts, 95% CI)")  # fmt: skip
+    ax.axhline(0, color="grey", lw=0.8, ls="--")
+    ax2 = ax.twinx()
+    ax2.plot(x, t["neglected_share"] * 100, "s:", color="#1f618d", label="neglected share of core (%)")
+    ax2.plot(x, t["minimum_by_construction"] * 100, "^:", color="#aab7b8",
+             label="minimum by construction (%)")  # fmt: skip
+    ax2.set_ylim(0, 100)
+    ax2.set_ylabel("share of the core (%)")
+    if "equal_size" in t.columns and t["equal_size"].any():
+        xe = float(t.loc[t["equal_size"], "core_share"].iloc[0]) * 100
+        ax.axvline(xe, color="black", lw=0.8, ls=":")
+    ax.set_xlabel("core share (% of customers; dotted line: core = size of top volume tier)")
+    ax.set_ylabel("churn difference (percentage points)")
+    ax.set_title("Sensitivity of the neglected-core finding to the core share")
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, fontsize="x-small", loc="upper center", ncol=2,
+              bbox_to_anchor=(0.5, -0.22), frameon=False)  # fmt: skip
     return fig

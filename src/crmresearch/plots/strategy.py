@@ -27,6 +27,7 @@ def forest_plot(
     alpha: float = 0.05,
     title: str | None = None,
     unit: str | None = None,
+    scale: float = 1.0,
 ):
     """Per-tier effects with confidence intervals (one row per tier × arm, overall last).
 
@@ -37,6 +38,7 @@ def forest_plot(
     outcome : outcome name for the axis label and title.
     alpha : 1 − confidence level of the intervals (for the axis label).
     unit : label of the outcome unit for the x axis.
+    scale : factor applied to effects and CIs before drawing (100: rates as percentage points).
     """
     if hasattr(table, "table"):  # a TierEffects from an older caller
         outcome, alpha = table.outcome, table.alpha
@@ -48,13 +50,17 @@ def forest_plot(
     ]
     fig, ax = new_figure(7.0, max(2.5, 0.45 * len(table) + 1.4))
     ypos = np.arange(len(table))[::-1]
-    for i, (y, row) in enumerate(zip(ypos, table.itertuples(), strict=True)):
+    # one colour per tier (the same in every arm), from the darker end of the palette
+    tiers = [t for t in dict.fromkeys(map(str, table["tier"])) if t != "overall"]
+    palette = TIER_COLORS[:3] if len(tiers) <= 3 else TIER_COLORS
+    for y, row in zip(ypos, table.itertuples(), strict=True):
         overall = str(row.tier) == "overall"
-        color = "black" if overall else TIER_COLORS[i % len(TIER_COLORS)]
+        color = "black" if overall else palette[tiers.index(str(row.tier)) % len(palette)]
+        effect, low, high = scale * row.effect, scale * row.ci_low, scale * row.ci_high
         ax.errorbar(
-            row.effect,
+            effect,
             y,
-            xerr=[[row.effect - row.ci_low], [row.ci_high - row.effect]],
+            xerr=[[effect - low], [high - effect]],
             fmt="D" if overall else "o",
             color=color,
             capsize=3,

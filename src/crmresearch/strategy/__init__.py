@@ -13,12 +13,18 @@ One function per question:
 - :func:`policy_value` — value of a targeting rule (top-k by index, by volume, random, everyone,
   nobody) from randomized data by inverse-probability weighting, with bootstrap CIs.
 - :func:`power_table` — minimum detectable effect per tier and the sample size for a given effect.
+- :func:`policy_contrasts` — values of targeting rules and their paired differences, analytic SEs.
+- :func:`campaign_analysis` — all of the above for every arm × outcome × tier of one randomized
+  campaign (:func:`campaign_experiment` builds its table from a campaign table and the log;
+  :func:`hillstrom_experiment` prepares the Hillstrom e-mail campaign).
 
 Modules: ``experiment`` (effects, experiment frame, robust OLS), ``did``, ``roi``, ``policy``,
-``power``. All estimators are plain OLS / sandwich algebra checked against statsmodels in the tests.
+``power``, ``campaign``, ``hillstrom``. All estimators are plain OLS / sandwich algebra checked against statsmodels in the tests.
 """
 
-from crmresearch.strategy._common import OVERALL
+from crmresearch.strategy._common import OVERALL, label_text
+from crmresearch.strategy.campaign import CampaignAnalysis, campaign_analysis
+from crmresearch.strategy.campaign_table import campaign_experiment
 from crmresearch.strategy.did import DiDResult, diff_in_diff, make_panel
 from crmresearch.strategy.experiment import (
     EFFECT_COLUMNS,
@@ -26,12 +32,19 @@ from crmresearch.strategy.experiment import (
     effect_by_tier,
     experiment_from_log,
 )
-from crmresearch.strategy.policy import PolicyValues, policy_value
+from crmresearch.strategy.hillstrom import hillstrom_experiment, hillstrom_indicators
+from crmresearch.strategy.policy import (
+    PolicyContrasts,
+    PolicyValues,
+    policy_contrasts,
+    policy_value,
+)
 from crmresearch.strategy.power import power_table
 from crmresearch.strategy.roi import roi
 
 __all__ = [
     "OVERALL",
+    "label_text",
     "EFFECT_COLUMNS",
     "TierEffects",
     "DiDResult",
@@ -43,4 +56,11 @@ __all__ = [
     "roi",
     "policy_value",
     "power_table",
+    "PolicyContrasts",
+    "policy_contrasts",
+    "CampaignAnalysis",
+    "campaign_analysis",
+    "campaign_experiment",
+    "hillstrom_indicators",
+    "hillstrom_experiment",
 ]

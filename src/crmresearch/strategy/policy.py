@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crmresearch._format import fmt_num
+from crmresearch._format import fmt_int, fmt_num
 from crmresearch.errors import DataError
 from crmresearch.strategy._common import (
     _find_control,
@@ -350,4 +350,187 @@ def policy_value(
         outcome=outcome,
         budget=budget,
         alpha=alpha,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# analytic values and paired differences (randomized two-arm data, no outcome model)
+# --------------------------------------------------------------------------------------------
+@dataclass
+class PolicyContrasts:
+    """Result of :func:`policy_contrasts`: ``values`` (one row per rule) and ``differences``
+    (one row per pair of rules, paired)."""
+
+    values: pd.DataFrame
+    differences: pd.DataFrame
+    outcome: str
+    budget: float | None
+    alpha: float
+    n_treated: int
+    n_control: int
+
+    def summary(self) -> str:
+        b = "no budget" if self.budget is None else f"budget {fmt_num(self.budget, 4)}"
+        level = fmt_num(100 * (1 - self.alpha), 0)
+        f = lambda v: f"{v:.4g}"  # noqa: E731
+        return "\n".join(
+            [
+                f"Value of targeting rules for '{self.outcome}' ({b}; mean outcome per customer; "
+                f"{fmt_int(self.n_treated)} treated, {fmt_int(self.n_control)} control; "
+                f"normal {level} % CIs)",
+                "",
+                display_table(self.values).to_string(index=False, float_format=f),
+                "",
+                "Paired differences (same customers, difference in means of d·y between arms):",
+                display_table(self.differences).to_string(index=False, float_format=f),
+            ]
+        )
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def plot_policy_values(self, **kwargs):
+        from crmresearch.plots.strategy import policy_value_plot
+
+        kwargs.setdefault("outcome", self.outcome)
+        return policy_value_plot(self.values, **kwargs)
+
+
+def _arm_mean_var(z: np.ndarray, t: np.ndarray) -> tuple[float, float]:
+    """Difference of arm means of z (treated − control) and its Neyman variance."""
+    z1, z0 = z[t == 1], z[t == 0]
+    return (
+        float(z1.mean() - z0.mean()),
+        float(z1.var(ddof=1) / len(z1) + z0.var(ddof=1) / len(z0)),
+    )
+
+
+def policy_contrasts(
+    frame: pd.DataFrame,
+    rules: Mapping[str, Any],
+    *,
+    treatment: str,
+    outcome: str,
+    budget: float | int | None = None,
+    pairs: Sequence[tuple[str, str]] | None = None,
+    control: Any = None,
+    treated: Any = None,
+    alpha: float = 0.05,
+) -> PolicyContrasts:
+    r"""Values of targeting rules and their paired differences, with analytic (Neyman) SEs.
+
+    With the propensity estimated by the sample share treated, the IPW value of
+    :func:`policy_value` is
+
+    .. math:: \hat V(\pi) = \bar{(\pi y)}_1 + \bar{((1-\pi) y)}_0 ,
+
+    (means over the treated arm 1 and the control arm 0), with variance
+    :math:`s_1^2(\pi y)/n_1 + s_0^2((1-\pi)y)/n_0`. For two rules *a*, *b* and
+    :math:`d_i = \pi_{ai} - \pi_{bi}` the difference is the difference in arm means of
+    :math:`d_i y_i`,
+
+    .. math:: \hat V(\pi_a) - \hat V(\pi_b) = \bar{(d y)}_1 - \bar{(d y)}_0 ,
+
+    with the Neyman variance :math:`s_1^2(dy)/n_1 + s_0^2(dy)/n_0` — the HC2 SE of the OLS of
+    :math:`d y` on the treatment dummy. The pairing is exact: customers both rules treat (or
+    both leave alone) contribute :math:`d_i = 0`. Rules must depend on pre-treatment data only.
+
+    Parameters
+    ----------
+    frame, rules, treatment, outcome, budget, control, treated
+        As :func:`policy_value` (no ``covariates`` / ``propensity``: this is the plain IPW
+        estimator under complete randomization).
+    pairs : list of (rule_a, rule_b), optional
+        Differences to report (default: every pair in ``rules`` order).
+    alpha : float
+        1 − confidence level of the normal intervals.
+
+    Returns
+    -------
+    PolicyContrasts
+        ``values``: ``rule``, ``share_treated``, ``value``, ``se``, ``ci_low``, ``ci_high``.
+        ``differences``: ``rule_a``, ``rule_b``, ``difference``, ``se``, ``ci_low``,
+        ``ci_high``, ``p_value``, ``customers_differing`` (rows where the rules decide differently).
+
+    References
+    ----------
+    Neyman (1923/1990), *Statist. Sci.* 5(4). Imbens & Rubin (2015), ch. 6. Horvitz & Thompson
+    (1952), *JASA* 47. R equivalent: ``estimatr::difference_in_means(I(d * y) ~ t)``.
+    """
+    from scipy import stats
+
+    _require_columns(frame, {"treatment": treatment, "outcome": outcome})
+    if not rules:
+        raise DataError("rules is empty; give at least one rule, e.g. {'everyone': 'everyone'}")
+    pd_ = _policy_data(frame, treatment, outcome, budget, control, treated)
+    y, t = pd_.y, pd_.t
+    if min(int(t.sum()), int((1 - t).sum())) < 2:
+        raise DataError("policy contrasts need at least 2 treated and 2 control customers")
+    names = list(rules)
+    pis = {nm: _rule_probabilities(rules[nm], pd_.data, pd_.k, nm) for nm in names}
+    z = stats.norm.ppf(1 - alpha / 2)
+    value_rows = []
+    for nm in names:
+        pi = pis[nm]
+        v1, v0 = (pi * y)[t == 1], ((1 - pi) * y)[t == 0]
+        value = float(v1.mean() + v0.mean())
+        se = float(np.sqrt(v1.var(ddof=1) / len(v1) + v0.var(ddof=1) / len(v0)))
+        value_rows.append(
+            {
+                "rule": nm,
+                "share_treated": float(pi.mean()),
+                "value": value,
+                "se": se,
+                "ci_low": value - z * se,
+                "ci_high": value + z * se,
+            }
+        )
+    if pairs is None:
+        pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
+    diff_rows = []
+    for a, b in pairs:
+        for rule in (a, b):
+            if rule not in pis:
+                raise DataError(f"no rule {rule!r}; rules are {names}")
+        d = pis[a] - pis[b]
+        diff, var = _arm_mean_var(d * y, t)
+        se = float(np.sqrt(var))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p = float(2 * stats.norm.sf(abs(diff / se))) if se > 0 else float("nan")
+        diff_rows.append(
+            {
+                "rule_a": a,
+                "rule_b": b,
+                "difference": diff,
+                "se": se,
+                "ci_low": diff - z * se,
+                "ci_high": diff + z * se,
+                "p_value": p,
+                "customers_differing": int((d != 0).sum()),
+            }
+        )
+    values = pd.DataFrame(value_rows)
+    values.attrs["budget_k"] = pd_.k
+    values.attrs["n_excluded_missing"] = pd_.n_missing
+    values.attrs["n_excluded_other_arms"] = pd_.n_other_arms
+    return PolicyContrasts(
+        values=values,
+        differences=pd.DataFrame(
+            diff_rows,
+            columns=[
+                "rule_a",
+                "rule_b",
+                "difference",
+                "se",
+                "ci_low",
+                "ci_high",
+                "p_value",
+                "customers_differing",
+            ],
+        ),
+        outcome=outcome,
+        budget=budget,
+        alpha=alpha,
+        n_treated=int(t.sum()),
+        n_control=int((1 - t).sum()),
     )

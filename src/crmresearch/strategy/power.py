@@ -54,6 +54,11 @@ def _as_sizes(frame_or_sizes, treatment, tier, control, ratio) -> pd.DataFrame:
     )
 
 
+def _scalar(x) -> float:
+    """statsmodels' solvers return a 0-d or 1-element array for some inputs: a plain float."""
+    return float(np.asarray(x, dtype=float).reshape(-1)[0])
+
+
 def power_table(
     frame_or_sizes,
     baseline: float | Mapping | None = None,
@@ -135,26 +140,30 @@ def power_table(
         if continuous:
             s = per(sd, k)
             analysis = TTestIndPower()
-            d = analysis.solve_power(
-                effect_size=None,
-                nobs1=nt,
-                alpha=alpha,
-                power=power,
-                ratio=nc / nt,
-                alternative="two-sided",
+            d = _scalar(
+                analysis.solve_power(
+                    effect_size=None,
+                    nobs1=nt,
+                    alpha=alpha,
+                    power=power,
+                    ratio=nc / nt,
+                    alternative="two-sided",
+                )
             )
             row.update({"sd": s, "mde_effect_size": d, "mde": d * s})
         else:
             if p0 is None or not 0 < p0 < 1:
                 raise DataError(f"tier {k!r}: binary baseline rate must be in (0, 1), got {p0}")
             analysis = NormalIndPower()
-            h = analysis.solve_power(
-                effect_size=None,
-                nobs1=nt,
-                alpha=alpha,
-                power=power,
-                ratio=nc / nt,
-                alternative="two-sided",
+            h = _scalar(
+                analysis.solve_power(
+                    effect_size=None,
+                    nobs1=nt,
+                    alpha=alpha,
+                    power=power,
+                    ratio=nc / nt,
+                    alternative="two-sided",
+                )
             )
             p1 = math.sin(min(math.pi / 2, (h + 2 * math.asin(math.sqrt(p0))) / 2)) ** 2
             row.update({"mde_effect_size": h, "mde": p1 - p0})
@@ -170,18 +179,22 @@ def power_table(
                     raise DataError(f"tier {k!r}: baseline + effect = {p1} is not a rate in (0, 1)")
                 es = proportion_effectsize(p1, p0)
             rat = nc / nt if isinstance(frame_or_sizes, pd.DataFrame) else ratio
-            n1 = analysis.solve_power(
-                effect_size=es,
-                nobs1=None,
-                alpha=alpha,
-                power=power,
-                ratio=rat,
-                alternative="two-sided",
+            n1 = _scalar(
+                analysis.solve_power(
+                    effect_size=es,
+                    nobs1=None,
+                    alpha=alpha,
+                    power=power,
+                    ratio=rat,
+                    alternative="two-sided",
+                )
             )
             row["n_treated_required"] = int(math.ceil(n1))
             row["n_control_required"] = int(math.ceil(n1 * rat))
-            row["power_at_n"] = analysis.power(
-                effect_size=es, nobs1=nt, alpha=alpha, ratio=nc / nt, alternative="two-sided"
+            row["power_at_n"] = _scalar(
+                analysis.power(
+                    effect_size=es, nobs1=nt, alpha=alpha, ratio=nc / nt, alternative="two-sided"
+                )
             )
         rows.append(row)
     out = pd.DataFrame(rows)

@@ -20,7 +20,9 @@ def roi(effects, margin: float | Mapping, cost_per_customer: float | Mapping) ->
     - incremental profit per customer = ``margin`` · τ̂ − ``cost_per_customer`` (CI shifted alike),
     - total incremental profit = that × ``n_treated``,
     - break-even cost per customer = ``margin`` · τ̂ (with the same CI): the strategy pays while its
-      cost per treated customer is below it; ``roi`` = profit / cost.
+      cost per treated customer is below it; ``roi`` = profit / cost. When τ̂ ≤ 0 there is no
+      break-even cost (the strategy does not pay at any cost): ``break_even_cost`` and its CI are
+      NaN and ``has_break_even`` is False; profit is still margin · τ̂ − cost.
 
     Parameters
     ----------
@@ -47,12 +49,18 @@ def roi(effects, margin: float | Mapping, cost_per_customer: float | Mapping) ->
     out = table[[col for col in ("tier", "arm", "n_treated") if col in table.columns]].copy()
     out["margin"] = m
     out["cost_per_customer"] = c
-    out["break_even_cost"] = m * table["effect"].to_numpy()
-    out["break_even_ci_low"] = m * table["ci_low"].to_numpy()
-    out["break_even_ci_high"] = m * table["ci_high"].to_numpy()
-    out["profit_per_customer"] = out["break_even_cost"] - c
-    out["profit_ci_low"] = out["break_even_ci_low"] - c
-    out["profit_ci_high"] = out["break_even_ci_high"] - c
+    effect = table["effect"].to_numpy(dtype=float)
+    gross = m * effect  # incremental gross profit per treated customer
+    gross_low, gross_high = m * table["ci_low"].to_numpy(), m * table["ci_high"].to_numpy()
+    positive = effect > 0
+    out["gross_profit_per_customer"] = gross
+    out["has_break_even"] = positive
+    out["break_even_cost"] = np.where(positive, gross, np.nan)
+    out["break_even_ci_low"] = np.where(positive, gross_low, np.nan)
+    out["break_even_ci_high"] = np.where(positive, gross_high, np.nan)
+    out["profit_per_customer"] = gross - c
+    out["profit_ci_low"] = gross_low - c
+    out["profit_ci_high"] = gross_high - c
     n = table["n_treated"].to_numpy(dtype=float)
     out["total_profit"] = out["profit_per_customer"] * n
     out["total_profit_ci_low"] = out["profit_ci_low"] * n

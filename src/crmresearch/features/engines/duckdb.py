@@ -16,12 +16,22 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from crmresearch.errors import DataError
 from crmresearch.features.daymask import day_mask_indicators
-from crmresearch.features.registry import DAYS_PER_MONTH, INDICATORS, REQUIRED_COLUMNS
+from crmresearch.features.registry import INDICATORS, REQUIRED_COLUMNS
+from crmresearch.features.spec import (
+    DUCKDB,
+    SCALED_COLUMNS,
+    customer_outputs,
+    overdue_sql,
+    scaled,
+    value,
+)
 
-__all__ = ["DuckDBSource", "features_frame", "features_sql", "holdout_counts"]
+__all__ = ["DuckDBSource", "features_frame", "features_sql"]
 
 
 def _duckdb_memory_limit() -> str:
@@ -44,9 +54,17 @@ class DuckDBSource:
     """Opens one DuckDB connection and exposes the log as the view ``src``."""
 
     def __init__(self, log: Any):
+        self._tmpdir = tempfile.mkdtemp(prefix="crmresearch-duckdb-")
+        self.con = None
+        try:  # the temporary folder goes whatever fails while opening (issue 13)
+            self._open(log)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, log: Any) -> None:
         import duckdb
 
-        self._tmpdir = tempfile.mkdtemp(prefix="crmresearch-duckdb-")
         self.con = duckdb.connect(
             config={
                 "temp_directory": self._tmpdir,
@@ -113,9 +131,49 @@ class DuckDBSource:
             )
         self.con.execute(f"CREATE VIEW src AS SELECT * FROM {scan}")
 
+    # -- the interface shared with SparkSource ------------------------------------------------
+    view = "src"
+    dialect = DUCKDB
+
+    def progress(self) -> str | None:
+        """The running query's progress as text (DuckDB's estimate), or None."""
+        try:
+            pct = self.con.query_progress()
+        except Exception:  # noqa: BLE001 - progress is best effort, never fatal
+            return None
+        return f"{pct:.0f} % of the scan" if pct is not None and pct >= 0 else None
+
+    def fetch_one(self, sql: str) -> dict:
+        cursor = self.con.execute(sql)
+        names = [c[0] for c in cursor.description]
+        rows = cursor.fetchall()  # all: the connection then has no unfinished result
+        return dict(zip(names, rows[0], strict=True)) if rows else {}
+
+    def to_pandas(self, sql: str) -> pd.DataFrame:
+        self.con.complete()  # the earlier execute() results, so that sql() may run
+        return self.con.sql(sql).to_arrow_table().to_pandas()
+
+    def distinct_values(self, column: str, end: pd.Timestamp, limit: int) -> list[str] | None:
+        """Sorted distinct non-null values up to ``end``, or None when there are more than limit."""
+        rows = self.con.execute(
+            f"SELECT DISTINCT CAST({column} AS VARCHAR) FROM src WHERE {column} IS NOT NULL "
+            f"AND CAST(date AS DATE) <= {_sql_date(end)} LIMIT {int(limit) + 1}"
+        ).fetchall()
+        values = sorted(r[0] for r in rows)
+        return None if len(values) > limit else values
+
+    def register_codes(self, column: str, values: list[str]) -> str:
+        name = f"codes_{column}"
+        frame = pd.DataFrame(
+            {"value": pd.Series(values, dtype="object"), "code": range(len(values))}
+        )
+        self.con.register(name, frame.astype({"code": "int32"}))
+        return name
+
     def close(self) -> None:
         try:
-            self.con.close()
+            if self.con is not None:
+                self.con.close()
         finally:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
 
@@ -128,35 +186,6 @@ class DuckDBSource:
 
 def _sql_date(ts: pd.Timestamp) -> str:
     return f"DATE '{ts:%Y-%m-%d}'"
-
-
-def row_accounting(src: DuckDBSource, start: pd.Timestamp | None, end: pd.Timestamp) -> dict:
-    """Count rows by fate and refuse rows with missing keys (they must not vanish silently)."""
-    before = f"count(*) FILTER (WHERE CAST(date AS DATE) < {_sql_date(start)})" if start else "0"
-    n, bad, after, n_before, first = src.con.execute(
-        f"""
-        SELECT count(*),
-               count(*) FILTER (WHERE customer_id IS NULL OR date IS NULL OR amount IS NULL
-                                OR NOT isfinite(amount)),
-               count(*) FILTER (WHERE CAST(date AS DATE) > {_sql_date(end)}),
-               {before},
-               min(CAST(date AS DATE)) FILTER (WHERE CAST(date AS DATE) <= {_sql_date(end)})
-        FROM src
-        """
-    ).fetchone()
-    if bad:
-        raise DataError(
-            f"{src.label}: {bad} row(s) have a missing customer_id/date/amount or a non-finite "
-            "amount; validate the log with crmresearch.data.read_transactions (it rejects such "
-            "rows with a reason) and pass the TransactionLog"
-        )
-    return {
-        "read": int(n),
-        "in_window": int(n - after - n_before),
-        "before_start": int(n_before),
-        "after_end": int(after),
-        "first_date": None if first is None else pd.Timestamp(first),  # popped by the caller
-    }
 
 
 def _distinct_bitmask_types(
@@ -200,11 +229,12 @@ def _day_mask_segments(names: Sequence[str], n_days: int) -> int:
 
 @dataclass
 class _Query:
-    """The pieces of the one aggregation query, filled in order by the builders below.
+    """The pieces of the one-pass aggregation query, filled in order by the builders below.
 
     ``cols``: the inner projection over ``src``; ``derived``: per-row expressions over those
-    columns; ``aggs``: the customer aggregates (name -> SQL); ``out``: the final expressions
-    over the aggregates (indicator or ``_helper`` name -> SQL).
+    columns; ``aggs``: the customer aggregates, named as the stage-2 blocks of
+    :func:`crmresearch.features.spec.customer_outputs` (name -> SQL); ``out``: the final
+    expressions (indicator or ``_helper`` name -> SQL).
     """
 
     need: set[str]
@@ -212,6 +242,7 @@ class _Query:
     s: pd.Timestamp
     e: pd.Timestamp
     start_given: bool
+    exact: dict[str, bool]
     bitmask_types: dict[str, tuple[str, int]]
     day_segments: int
     cols: list[str] = field(default_factory=list)
@@ -220,6 +251,7 @@ class _Query:
     out: dict[str, str] = field(default_factory=dict)
     bit_shift: dict[str, int] = field(default_factory=dict)
     shared_bits: bool = False
+    part: tuple[int, int] | None = None
 
     @property
     def E(self) -> str:  # noqa: N802 - the SQL literal of the end date
@@ -243,45 +275,42 @@ class _Query:
         return f" FILTER (WHERE {' AND '.join(parts)})" if parts else ""
 
 
+# indicators the numpy decoder of the day bitmasks computes (tenure and monthly volume only
+# without `start`: then the first window day is the first purchase)
+_MASK_INDICATORS = {"recency_days", "purchase_days", "active_months", "regularity_cv"}
+_MASK_FIRST_DAY = {"tenure_days", "monthly_volume"}
+
+
 def _projection(q: _Query) -> None:
-    """Inner projection: casts, value bits for category/channel, overdue days, day bits."""
-    q.cols += ["CAST(customer_id AS VARCHAR) AS customer_id", "CAST(date AS DATE) AS d", "amount"]
-    used = {c for n in q.need for c in INDICATORS[n].needs}
+    """Inner projection: casts, cents, value bits for category/channel, overdue, day bits."""
+    q.cols += ["CAST(customer_id AS VARCHAR) AS customer_id", "CAST(date AS DATE) AS d"]
+    used = {c for n in q.need for c in INDICATORS[n].needs} | {"amount"}
     if "monthly_volume" in q.need:
         used.add("quantity")  # its numerator when the log has quantities
-    q.cols += [c for c in ("quantity", "profit") if c in used & q.present]
+    for c in SCALED_COLUMNS:
+        if c in used & q.present:
+            q.cols.append(f"{scaled(c, q.exact.get(c, False))} AS {c}")
     # category and channel: one bit per distinct value, both in one UBIGINT when they fit
     types = q.bitmask_types
     bit_cols = [c for c in ("category", "channel") if c in used & q.present and c in types]
-    if sum(types[c][1] for c in bit_cols) <= 64:
-        shift = 0
-        for c in bit_cols:
-            q.bit_shift[c] = shift
-            shift += types[c][1]
-    else:
-        q.bit_shift = {c: 0 for c in bit_cols}
-    q.shared_bits = len(bit_cols) == 2 and q.bit_shift["channel"] > 0
+    q.shared_bits = bool(bit_cols) and sum(types[c][1] for c in bit_cols) <= 64
+    shift = 0
+    for c in bit_cols:
+        q.bit_shift[c] = shift if q.shared_bits else 0
+        shift += types[c][1]
     bit_exprs = {}
     for c in bit_cols:
         code = f"enum_code(CAST({c} AS VARCHAR)::{types[c][0]})"
         bit_exprs[c] = f"coalesce(1::UBIGINT << ({code} + {q.bit_shift[c]}), 0)"
     if q.shared_bits:
-        q.cols.append(f"{bit_exprs['category']} | {bit_exprs['channel']} AS value_bit")
+        q.cols.append(" | ".join(bit_exprs.values()) + " AS value_bit")
     else:
         q.cols += [f"{expr} AS {c}_bit" for c, expr in bit_exprs.items()]
     for c in ("category", "channel"):
         if c in used & q.present and c not in types:
             q.cols.append(c)
     if q.need & {"late_payment_rate", "days_overdue"}:
-        q.cols += ["CAST(due_date AS DATE) AS due", "CAST(paid_date AS DATE) AS paid"]
-        # Days overdue as of `end` (NULL: no invoice, or not yet due and unpaid = unknown);
-        # a payment recorded after `end` is not known yet. Late <=> overdue > 0.
-        E = q.E
-        q.derived.append(
-            f"CASE WHEN due IS NULL THEN NULL "
-            f"WHEN paid <= {E} THEN greatest(paid - due, 0) "
-            f"WHEN due < {E} THEN {E} - due END AS overdue"
-        )
+        q.cols.append(f"{overdue_sql(q.e, DUCKDB)} AS overdue")
     if q.masks:
         # day offset from the window start split into (128-day segment, bit within it); rows
         # before `start` get a negative segment and so match no segment filter
@@ -290,164 +319,90 @@ def _projection(q: _Query) -> None:
         q.derived.append(f"1::UHUGEINT << CAST(CAST(d - {S} AS INTEGER) & 127 AS UHUGEINT) AS bit")
 
 
-def _money_aggregates(q: _Query) -> None:
-    """Counts, revenue, first/last dates, quantity, monthly volume, trend, profit, returns.
+def _aggregates(q: _Query) -> None:
+    """The stage-2 blocks in one pass over the rows (customer-day sums are not needed here).
 
     Every aggregate costs about as much as the hashing itself, so what can be derived is
     derived (first-half revenue = revenue - second half; gross sales = revenue + returns).
     """
-    need, w, E, S = q.need, q.w, q.E, q.S
-    aggs, out = q.aggs, q.out
+    need, w, S, aggs = q.need, q.w, q.S, q.aggs
     aggs["n_rows"] = f"count(*){w()}"
     aggs["revenue"] = f"sum(amount){w()}"
     if not q.masks and "recency_days" in need:
-        aggs["last_d"] = f"max(d){w()}"
-    if (q.start_given or not q.masks) and need & {"tenure_days", "monthly_volume"}:
-        aggs["first_ever"] = "min(d)"
-    out.update(
-        {
-            "recency_days": f"{E} - last_d",
-            "frequency": "n_rows",
-            "tenure_days": f"{E} - first_ever",
-            "monetary": "revenue",
-            "avg_order_value": "revenue / n_rows",
-        }
-    )
-    if q.masks:
-        # recency and (without `start`) tenure come from the day bits
-        out.pop("recency_days")
-        if not q.start_given:
-            out.pop("tenure_days")
-    if "quantity" in need or ("monthly_volume" in need and "quantity" in q.present):
+        aggs["last_off"] = f"CAST(max(d) - {S} AS INTEGER)"
+    if (q.start_given or not q.masks) and need & _MASK_FIRST_DAY:
+        aggs["first_off"] = f"CAST(min(d) - {S} AS INTEGER)"
+    if "quantity" in q.present and need & {"quantity", "monthly_volume"}:
         aggs["qty"] = f"sum(quantity){w()}"
-        out["quantity"] = "qty"
-    if "monthly_volume" in need:
-        volume = "qty" if "quantity" in q.present else "n_rows"
-        if q.masks and not q.start_given:
-            out["_monthly_volume_numerator"] = volume  # divided once the first date is known
-        else:
-            exposure = f"({E} - greatest(first_ever, {S}) + 1) / {DAYS_PER_MONTH!r}"
-            out["monthly_volume"] = f"{volume} / greatest({exposure}, 1.0)"
     if "spend_trend" in need:
         # d is in the second half when 2 * (d - s) >= n_days, i.e. d >= s + ceil(n_days / 2)
         second_half = _sql_date(q.s + pd.Timedelta(days=-(-q.n_days // 2)))
         aggs["rev2"] = f"coalesce(sum(amount){w(f'd >= {second_half}')}, 0)"
-        out["spend_trend"] = (
-            "CASE WHEN abs(revenue - rev2) + abs(rev2) = 0 THEN 0.0 "
-            "ELSE (2 * rev2 - revenue) / (abs(revenue - rev2) + abs(rev2)) END"
-        )
-    if "profit" in need or "margin_rate" in need:
+    if "profit" in q.present and need & {"profit", "margin_rate"}:
         aggs["profit_sum"] = f"sum(profit){w()}"
-        out["profit"] = "profit_sum"
-        out["margin_rate"] = "CASE WHEN revenue > 0 THEN profit_sum / revenue END"
     if "return_rate" in need:
         # only the few negative rows update this aggregate
         aggs["returned"] = f"coalesce(-sum(amount){w('amount < 0')}, 0)"
-        out["return_rate"] = (
-            "CASE WHEN revenue + returned > 0 THEN returned / (revenue + returned) END"
-        )
-        out["_returned_total"] = "returned"
-
-
-def _distinct_aggregates(q: _Query) -> None:
-    """Category breadth and channel count (value bits or count DISTINCT) and payment status."""
-    need, w, aggs, out = q.need, q.w, q.aggs, q.out
     if q.shared_bits:
         aggs["value_bits"] = f"coalesce(bit_or(value_bit){w()}, 0)"
     for column, indicator in (("category", "category_breadth"), ("channel", "channel_count")):
-        if indicator not in need:
-            continue
-        if column in q.bitmask_types:
-            if q.shared_bits:
-                n_values, shift = q.bitmask_types[column][1], q.bit_shift[column]
-                low = (1 << n_values) - 1
-                out[indicator] = f"bit_count((value_bits >> {shift}) & {low}::UBIGINT)"
-                continue
-            aggs[indicator] = f"coalesce(bit_count(bit_or({column}_bit){w()}), 0)"
-        else:
-            aggs[indicator] = f"count(DISTINCT {column}){w()}"
-        out[indicator] = indicator
+        if indicator in need and not (q.shared_bits and column in q.bit_shift):
+            if column in q.bitmask_types:
+                aggs[indicator] = f"coalesce(bit_count(bit_or({column}_bit){w()}), 0)"
+            else:
+                aggs[indicator] = f"count(DISTINCT {column}){w()}"
     if need & {"late_payment_rate", "days_overdue"}:
-        # avg skips the NULLs (no invoice / status unknown): share late and mean days overdue
-        # over the invoices of known status, exact for integers
-        aggs["late_share"] = f"avg(CAST(overdue > 0 AS INTEGER)){w()}"
-        aggs["overdue_mean"] = f"avg(overdue){w()}"
-        out["late_payment_rate"] = "late_share"
-        out["days_overdue"] = "overdue_mean"
-
-
-def _day_aggregates(q: _Query) -> None:
-    """Purchase days, active months and gap CV: day bitmasks, or month bits and a day list."""
-    need, w, aggs, out, s, e, S = q.need, q.w, q.aggs, q.out, q.s, q.e, q.S
+        aggs["late"] = f"count(*){w('overdue > 0')}"
+        aggs["known"] = f"count(overdue){w()}"
+        aggs["overdue_sum"] = f"sum(overdue){w()}"
     if q.masks:
         full = (1 << 64) - 1
         for k in range(q.day_segments):
             aggs[f"dm{k}"] = f"bit_or(bit) FILTER (WHERE seg = {k})"
-            out[f"_dm{k}_lo"] = f"CAST(coalesce(dm{k}, 0) & {full}::UHUGEINT AS UBIGINT)"
-            out[f"_dm{k}_hi"] = f"CAST(coalesce(dm{k}, 0) >> 64 AS UBIGINT)"
-        return
-    if "active_months" in need:
-        first_month = s.year * 12 + s.month
-        n_months = e.year * 12 + e.month - first_month + 1
-        # Calendar arithmetic per row (year(), month()) is slow; look the month up by day offset
-        # in a constant list instead (greatest(): FILTER drops pre-window rows only afterwards).
-        days = pd.date_range(s, e, freq="D")
-        month_index = (days.year * 12 + days.month - first_month).to_numpy()
-        offset = f"greatest(CAST(d - {S} AS INTEGER), 0) + 1"
-        if n_months <= 64:  # one bit per calendar month of the window
-            bits = ", ".join(str(1 << int(m)) for m in month_index)
-            aggs["n_months"] = f"bit_count(bit_or(([{bits}]::UBIGINT[])[{offset}]){w()})"
-        else:
-            index = ", ".join(str(int(m)) for m in month_index)
-            aggs["n_months"] = f"count(DISTINCT ([{index}]::INTEGER[])[{offset}]){w()}"
-        out["active_months"] = "n_months"
-    if need & {"purchase_days", "regularity_cv"}:
-        # The customer's distinct window dates (days since the window start) as a sorted list,
-        # gathered in the same group-by: no DISTINCT pass, no window sort, no join. The gap
-        # moments come from inner products of the list shifted by one (exact in float64 for
-        # integer days), so sd/mean needs no per-element lambda.
-        aggs["days"] = f"list_sort(list_distinct(list(CAST(d - {S} AS DOUBLE)){w()}))"
-        out["purchase_days"] = "len(days)"
-        out["regularity_cv"] = (
-            "CASE WHEN len(days) >= 3 THEN sqrt(greatest(0, (len(days) - 1) * "
-            "(list_inner_product(nxt, nxt) - 2 * list_inner_product(nxt, prv) "
-            "+ list_inner_product(prv, prv)) - (days[-1] - days[1]) ** 2) "
-            "/ ((len(days) - 1) * (len(days) - 2))) / ((days[-1] - days[1]) / (len(days) - 1)) END"
-        )
+            q.out[f"_dm{k}_lo"] = f"CAST(coalesce(dm{k}, 0) & {full}::UHUGEINT AS UBIGINT)"
+            q.out[f"_dm{k}_hi"] = f"CAST(coalesce(dm{k}, 0) >> 64 AS UBIGINT)"
+
+
+def _outputs(q: _Query) -> None:
+    """Indicator expressions: the shared definitions, minus what the day bitmasks give."""
+    from_masks = set()
+    if q.masks:
+        from_masks = _MASK_INDICATORS | (set() if q.start_given else _MASK_FIRST_DAY)
+    layout = None
+    if q.shared_bits:
+        layout = {c: (q.bit_shift[c], q.bitmask_types[c][1]) for c in q.bit_shift}
+    q.out.update(
+        customer_outputs(q.need - from_masks, q.present, q.exact, q.s, q.e, DUCKDB, layout)
+    )
+    if "monthly_volume" in from_masks & q.need:  # divided once the first date is known
+        exact_q = q.exact.get("quantity", False)
+        q.out["_monthly_volume_numerator"] = value("qty", exact_q) if "qty" in q.aggs else "n_rows"
 
 
 def _assemble(q: _Query) -> str:
     """The query text from the filled pieces."""
-    select = [
-        f"{expr} AS {name}"
-        for name, expr in q.out.items()
-        if name in q.need or name.startswith("_")
-    ]
+    part = ""
+    if q.part is not None:  # one pass over a hash partition of the customers
+        k, n_parts = q.part
+        part = f" AND hash(CAST(customer_id AS VARCHAR)) % {int(n_parts)} = {int(k)}"
+    select = [f"{expr} AS {name}" for name, expr in q.out.items()]
     agg_sql = ",\n           ".join(f"{expr} AS {name}" for name, expr in q.aggs.items())
-    sql = f"""
+    sep = ",\n       "
+    return f"""
 WITH base AS (
     SELECT *{"".join(", " + x for x in q.derived)}
-    FROM (SELECT {", ".join(q.cols)} FROM src WHERE CAST(date AS DATE) <= {q.E})
-)"""
-    sep = ",\n       "
-    shifted = (
-        ", list_slice(days, 2, len(days)) AS nxt, list_slice(days, 1, len(days) - 1) AS prv"
-        if "days" in q.aggs
-        else ""
-    )
-    sql += f""",
+    FROM (SELECT {", ".join(q.cols)} FROM src WHERE CAST(date AS DATE) <= {q.E}{part})
+),
 cust AS (
     SELECT customer_id,
            {agg_sql}
     FROM base
     GROUP BY customer_id
     HAVING count(*){q.w()} > 0
-),
-cust2 AS (SELECT *{shifted} FROM cust)
+)
 SELECT customer_id{sep}{sep.join(select)}
-FROM cust2
+FROM cust
 ORDER BY customer_id"""
-    return sql
 
 
 def features_sql(
@@ -456,28 +411,32 @@ def features_sql(
     s: pd.Timestamp,
     e: pd.Timestamp,
     start_given: bool,
+    exact: dict[str, bool] | None = None,
     bitmask_types: dict[str, tuple[str, int]] | None = None,
     day_segments: int = 0,
+    part: tuple[int, int] | None = None,
 ) -> str:
-    """Build the one aggregation query for ``names`` (all SQL of the DuckDB path is built here).
+    """Build the one-pass aggregation query for ``names`` (the DuckDB fast path).
 
-    Plan: one customer group-by over the rows up to ``end`` computes every aggregate. Its cost
-    is dominated by updating each aggregate's state at a random place in the hash table, so
-    aggregates are few and, where possible, filtered to the rows that matter.
+    Plan: one customer group-by over the rows up to ``end`` computes the stage-2 blocks of
+    :mod:`crmresearch.features.spec` directly from the rows; the indicators are the shared
+    :func:`~crmresearch.features.spec.customer_outputs`. Its cost is dominated by updating each
+    aggregate's state at a random place in the hash table, so aggregates are few and, where
+    possible, filtered to the rows that matter.
 
     With ``day_segments`` > 0 the customer's distinct window dates come back as bitmasks (bit
     p of ``_dm{k}_lo``/``_dm{k}_hi`` = day offset 128 k + p from the window start, resp. + 64),
     one filtered ``bit_or`` per 128-day segment; recency, first date (without ``start``),
     purchase days, active months and the gap CV are then computed from the bits in numpy
-    (:func:`crmresearch.features.daymask.day_mask_indicators`). Otherwise (long windows) the
-    sorted list of the customer's distinct window dates is gathered in the same group-by
-    (exact, about twice as slow).
+    (:func:`crmresearch.features.daymask.day_mask_indicators`) with the same integer blocks.
     """
-    q = _Query(set(names), present, s, e, start_given, bitmask_types or {}, day_segments)
+    q = _Query(
+        set(names), present, s, e, start_given, exact or {}, bitmask_types or {}, day_segments
+    )
+    q.part = part
     _projection(q)
-    _money_aggregates(q)
-    _distinct_aggregates(q)
-    _day_aggregates(q)
+    _aggregates(q)
+    _outputs(q)
     return _assemble(q)
 
 
@@ -487,42 +446,74 @@ def features_frame(
     window_start: pd.Timestamp,
     end: pd.Timestamp,
     start_given: bool,
-) -> pd.DataFrame:
-    """Run the aggregation: a frame with ``customer_id``, the ``chosen`` indicators and helpers.
+    exact: dict[str, bool],
+) -> pd.DataFrame | None:
+    """Run the fast path: ``customer_id``, the ``chosen`` indicators and ``_`` helpers.
 
-    Helper columns start with ``_`` (``_returned_total``); the caller sets the index, dtypes
-    and attrs.
+    Returns None when the window is too long for day bitmasks and a day-level indicator is
+    needed: the caller then runs the portable two-stage query (same numbers).
     """
-    bitmask_types = _distinct_bitmask_types(src, chosen, end)
     n_days = int((end - window_start).days) + 1
     day_segments = _day_mask_segments(chosen, n_days)
-    sql = features_sql(
-        chosen, set(src.columns), window_start, end, start_given, bitmask_types, day_segments
-    )
-    # Arrow, then pandas without the bitmask columns: fewer copies than .df() of them all
-    src.con.complete()  # the earlier execute() results, so that sql() may run
-    table = src.con.sql(sql).to_arrow_table()
-    masks = []
-    if day_segments:
-        mask_names = [f"_dm{k}_{half}" for k in range(day_segments) for half in ("lo", "hi")]
-        masks = [table.column(name) for name in mask_names]
-        table = table.drop_columns(mask_names)
-    result = table.to_pandas()
-    del table
-    if day_segments:
-        day_mask_indicators(result, masks, window_start, end, set(chosen), start_given)
-    return result
+    if day_segments == 0 and set(chosen) & _MASK_INDICATORS - {"recency_days"}:
+        return None
+    bitmask_types = _distinct_bitmask_types(src, chosen, end)
+    n_parts = customer_passes(src)
+    parts, ids = [], []
+    for k in range(n_parts):
+        sql = features_sql(
+            chosen,
+            set(src.columns),
+            window_start,
+            end,
+            start_given,
+            exact,
+            bitmask_types,
+            day_segments,
+            part=(k, n_parts) if n_parts > 1 else None,
+        )
+        # Arrow, then pandas without the bitmask columns: fewer copies than .df() of them all
+        src.con.complete()  # the earlier execute() results, so that sql() may run
+        table = src.con.sql(sql).to_arrow_table()
+        masks = []
+        if day_segments:
+            mask_names = [f"_dm{j}_{half}" for j in range(day_segments) for half in ("lo", "hi")]
+            masks = [table.column(name) for name in mask_names]
+            table = table.drop_columns(mask_names)
+        ids.append(table.column("customer_id"))
+        result = table.to_pandas()
+        del table
+        if day_segments:
+            day_mask_indicators(result, masks, window_start, end, set(chosen), start_given)
+        parts.append(result)
+    if n_parts == 1:
+        return parts[0]
+    result = pd.concat(parts, ignore_index=True)
+    del parts
+    # byte-wise order of the ids, as DuckDB's ORDER BY of one pass
+    order = pc.sort_indices(pa.chunked_array([c for col in ids for c in col.chunks]))
+    return result.take(order.to_numpy()).reset_index(drop=True)
 
 
-def holdout_counts(src: DuckDBSource, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    """Rows and net revenue per customer with ``start <= date <= end``: customer_id, purchases,
-    revenue."""
-    return src.con.execute(
-        f"""
-        SELECT CAST(customer_id AS VARCHAR) AS customer_id, count(*) AS purchases,
-               sum(amount) AS revenue
-        FROM src
-        WHERE CAST(date AS DATE) BETWEEN {_sql_date(start)} AND {_sql_date(end)}
-        GROUP BY 1
-        """
-    ).df()
+# Customers per pass: about this many keep DuckDB's hash table (~0.5 kB of aggregate state
+# per customer) in memory, so that 100 M rows / 10 M customers need no spilling.
+CUSTOMERS_PER_PASS = 2_500_000
+_PASS_CHECK_MIN_ROWS = 20_000_000
+
+
+def customer_passes(src: DuckDBSource) -> int:
+    """Number of passes over hash partitions of the customers (1 for logs up to 20 M rows).
+
+    ``CRMRESEARCH_DUCKDB_PASSES`` overrides. Otherwise the customers are counted approximately
+    (HyperLogLog) and split so that each pass holds about :data:`CUSTOMERS_PER_PASS`.
+    """
+    configured = os.environ.get("CRMRESEARCH_DUCKDB_PASSES")
+    if configured:
+        return max(1, int(configured))
+    n_rows = src.con.execute("SELECT count(*) FROM src").fetchone()[0]
+    if n_rows < _PASS_CHECK_MIN_ROWS:
+        return 1
+    n_customers = src.con.execute("SELECT approx_count_distinct(customer_id) FROM src").fetchone()[
+        0
+    ]
+    return max(1, -(-int(n_customers) // CUSTOMERS_PER_PASS))

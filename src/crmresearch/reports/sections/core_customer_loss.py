@@ -1,5 +1,6 @@
-"""The potential core-customer loss report: neglected core, churn, revenue lost, rising stars,
-problem customers and the two schemes' predictive validity."""
+"""The potential core-customer loss report: the four cells (served core, neglected core,
+over-served, other) like for like, their churn and revenue at risk, the honest spend adjustment,
+the core-share sensitivity, validated rising stars, manager lists and the baselines' validity."""
 
 from __future__ import annotations
 
@@ -12,15 +13,24 @@ import pandas as pd
 from crmresearch import _privacy
 from crmresearch._format import (
     fmt_int,
-    fmt_num,
     fmt_p,
     fmt_pct,
     is_missing,
-    p_equals,
     signed,
 )
 from crmresearch.reports import display as D
 from crmresearch.reports.labels import money as fmt_money  # the report's currency
+from crmresearch.reports.sections.core_loss_tables import (
+    effect_table,
+    group_table,
+    neglected_list,
+    out_of_time_table,
+    overlap_table,
+    points,
+    rising_table,
+    sensitivity_table,
+    validity_table,
+)
 
 __all__ = [
     "CoreLoss",
@@ -29,29 +39,29 @@ __all__ = [
     "group_table",
     "effect_table",
     "neglected_list",
+    "overlap_table",
+    "sensitivity_table",
+    "rising_table",
+    "out_of_time_table",
     "rising_stars",
     "validity_table",
     "odds_ratio_interpretation",
     "show_schemes",
     "show_groups",
     "show_effects",
+    "show_sensitivity",
+    "show_lists",
     "show_neglected",
     "show_rising_and_problems",
     "show_validity",
 ]
 
-_GROUP_NAMES = {
-    "neglected_core": "neglected core",
-    "served_core": "served core",
-    "other": "other customers",
-}
-
 GROUP_FORMATS = {
     "share": fmt_pct,
     "churn rate": fmt_pct,
     "revenue before": fmt_money,
-    "revenue lost": fmt_money,
-    "share lost": fmt_pct,
+    "revenue after": fmt_money,
+    "revenue at risk": fmt_money,
 }
 
 
@@ -78,10 +88,11 @@ class CoreLoss:
     adjusted_interpretation: str = ""
     #: Key of this run's pseudonyms: every customer list of the report uses it (never shown).
     key: bytes = field(default=b"", repr=False)
-
-    def pseudonyms(self, ids) -> list:
-        """``ids`` as shown in this report: keyed pseudonyms, or the ids when switched off."""
-        return _privacy.pseudonymize(ids, self.key) if self.pseudonymized else list(ids)
+    sensitivity: Any = None
+    rising_validation: Any = None
+    baselines: Any = None
+    lists: Any = None
+    list_files: list = field(default_factory=list)
 
     @property
     def id_label(self) -> str:
@@ -115,100 +126,9 @@ def odds_ratio_interpretation(ci: Sequence[float], top_tier: str) -> str:
     )
 
 
-# ---------------------------------------------------------------------------- tables
-
-
-def group_table(result) -> pd.DataFrame:
-    """Customers, churn (with its Wilson CI) and revenue per group."""
-    g = result.groups
-    out = pd.DataFrame(
-        {
-            "customers": g["customers"].astype("int64"),
-            "share": g["share"],
-            "churn rate": g["churn_rate"],
-            "churn 95 % CI": [
-                f"{fmt_pct(lo)} – {fmt_pct(hi)}"
-                for lo, hi in zip(g["churn_ci_low"], g["churn_ci_high"], strict=True)
-            ],
-            "revenue before": g["revenue_before"],
-            "revenue lost": g["revenue_lost"],
-            "share lost": g["revenue_lost_share"],
-        }
-    )
-    out.index = pd.Index([_GROUP_NAMES.get(i, i) for i in g.index], name="group")
-    return out
-
-
-def _points(x) -> str:
-    return f"{signed(100 * x)} pts"
-
-
-def effect_table(result) -> pd.DataFrame:
-    """Risk difference, risk ratio and spend-adjusted odds ratio of churn with CIs and p."""
-    c = result.comparison
-    rd_lo, rd_hi = c["risk_difference_ci"]
-    return pd.DataFrame(
-        {
-            "estimate": [
-                _points(c["risk_difference"]),
-                fmt_num(c["risk_ratio"], 2),
-                fmt_num(c["odds_ratio"], 2),
-            ],
-            "95 % CI": [
-                f"{signed(100 * rd_lo)} to {signed(100 * rd_hi)} pts",
-                f"{c['risk_ratio_ci'][0]:.2f} to {c['risk_ratio_ci'][1]:.2f}",
-                f"{c['odds_ratio_ci'][0]:.2f} to {c['odds_ratio_ci'][1]:.2f}",
-            ],
-            "p-value": [c["p_value"], c["p_value"], c["odds_ratio_p_value"]],
-            "method": [
-                "difference of churn rates, two-proportion z-test",
-                "ratio of churn rates (neglected / served)",
-                f"logistic regression, controlling for log calibration revenue (n = {c['logit_n']:,})",
-            ],
-        },
-        index=pd.Index(
-            ["risk difference", "risk ratio", "odds ratio (adjusted)"],
-            name="neglected vs served core",
-        ),
-    )
-
-
-def neglected_list(result, rows: int = 15) -> pd.DataFrame:
-    """The first ``rows`` neglected-core customers by index (raw ids: pseudonymized on show)."""
-    nl = result.neglected.head(rows).copy()
-    return nl.rename(
-        columns={
-            "index_value": "index (0–100)",
-            "index_rank": "index rank",
-            "volume_tier": "volume tier",
-            "revenue_before": "revenue before",
-            "revenue_after": "revenue after",
-        }
-    )
-
-
-def _period_text(period: Any) -> str:
-    """A period label in words: 1997Q3 → "1997 Q3", 1997-09 → "Sep 1997"."""
-    if isinstance(period, pd.Period):
-        if period.freqstr.startswith("Q"):
-            return f"{period.year} Q{period.quarter}"
-        if period.freqstr.startswith("M"):
-            return f"{period:%b %Y}"
-    return str(period)
-
-
-def _rising_rule_text(values: pd.DataFrame, tiers_: pd.DataFrame, rise: float, periods: int) -> str:
-    """The rising-star rule of ``compare.rising_stars`` in plain words."""
-    last, first = values.columns[-1], values.columns[max(-1 - periods, -values.shape[1])]
-    top = tiers_[last].cat.categories[0]
-    return (
-        f"outside index tier {top} in {_period_text(last)} and index up by ≥ {rise:g} points "
-        f"since {_period_text(first)}"
-    )
-
 
 def rising_stars(study, *, rise: float, rise_freq: str, rise_periods: int):
-    """The index applied per period; lower-tier customers whose index climbed (and the rule)."""
+    """The index applied per period; rising stars vs peers of the same tier in the holdout."""
     from crmresearch import compare
 
     X = study.features
@@ -222,52 +142,113 @@ def rising_stars(study, *, rise: float, rise_freq: str, rise_periods: int):
         return_values=True,
         shares=tuple((study.volume_tiers.value_counts(sort=False) / len(X)).to_numpy()),
     )
-    rising = compare.rising_stars(values, tiers_by_period, rise=rise, periods=rise_periods)
-    return rising, _rising_rule_text(values, tiers_by_period, rise, rise_periods)
-
-
-def validity_table(validity) -> pd.DataFrame:
-    """Precision, recall and value capture (bootstrap CIs) of each scheme's top tier."""
-    vt = validity.table
-    cells = {
-        m.replace("_", " "): [
-            f"{fmt_pct(v)} ({fmt_pct(lo)} – {fmt_pct(hi)})"
-            for v, lo, hi in zip(vt[m], vt[m + "_low"], vt[m + "_high"], strict=True)
-        ]
-        for m in ("precision", "recall", "value_capture")
-    }
-    return pd.DataFrame(
-        {"predicted top": vt["predicted_top"].astype("int64"), **cells},
-        index=pd.Index([str(i) for i in vt.index], name="scheme (top tier)"),
+    return compare.validate_rising_stars(
+        values, tiers_by_period, study.outcomes, rise=rise, periods=rise_periods
     )
+
+
+
+
+def _clv_scores(study):
+    """CLV and P(alive) per customer from :mod:`crmresearch.clv` (BG/NBD + Gamma-Gamma fitted
+    on the calibration window), or (None, None, reason) when that package is not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("crmresearch.clv") is None:
+        return None, None, "CLV baseline not available: crmresearch.clv is not installed"
+    from crmresearch import clv
+
+    s = clv.rfm_summary(study.log, calibration_end=study.calibration_end, time_unit="W")
+    bg = clv.BetaGeoModel().fit(s["frequency"], s["recency"], s["T"])
+    gg = clv.GammaGammaModel().fit(s["frequency"], s["monetary_value"])
+    value = clv.customer_lifetime_value(bg, gg, s, months=12)
+    p_alive = bg.p_alive(s["frequency"], s["recency"], s["T"])
+    return value, p_alive, ""
+
+
+def _direction(indicator: str) -> int:
+    """+1 when more of ``indicator`` is better for the firm, -1 for a cost (e.g. recency)."""
+    from crmresearch.features import INDICATORS
+
+    spec = INDICATORS.get(indicator)
+    return int(getattr(spec, "direction", 1) or 1)
+
+
+def _rolling_windows(study, n_windows: int, notes: list, single: str, step_months: int = 2):
+    """Refits of the whole study on calibration windows ending 0, 2, 4, ... months earlier, each
+    judged on the following holdout of the same length (the Study builds every window). A
+    window where a score cannot be formed (RFM quartiles of heavily tied data) leaves that
+    scheme out for the window, with a note."""
+    from crmresearch import compare
+    from crmresearch.errors import DataError
+
+    cal_end, hold_end = pd.Timestamp(study.calibration_end), pd.Timestamp(study.holdout_end)
+    out = []
+    for k in range(n_windows):
+        shift = pd.DateOffset(months=step_months * k)
+        end = (cal_end - shift).strftime("%Y-%m-%d")
+        w = study.with_params(calibration_end=end, holdout_start="",
+                              holdout_end=(hold_end - shift).strftime("%Y-%m-%d"))  # fmt: skip
+        f = w.features
+        scores = {"volume": f["monetary"], "index": w.composite,
+                  "single": f[single] * _direction(single)}  # fmt: skip
+        try:
+            scores["rfm"] = compare.rfm_score(f)
+        except DataError as exc:
+            notes.append(f"out of time, window ending {end}: RFM score left out ({exc})")
+        out.append((end, scores, w.outcomes))
+    return out
+
 
 
 # ---------------------------------------------------------------------------- summary
 
 
-def _metrics(result, rising, problems, validity) -> dict:
+def _metrics(result, sensitivity, rising, problems, validity, baselines, lists) -> dict:
+    from crmresearch import loss
+
     g, c, vt = result.groups, result.comparison, validity.table
-    n_neg = int(g.loc["neglected_core", "customers"])
-    n_core = n_neg + int(g.loc["served_core", "customers"])
     vc = {str(k): float(v) for k, v in vt["value_capture"].items()}
     prec = {str(k): float(v) for k, v in vt["precision"].items()}
+    cells = {k: {"customers": int(r["customers"]), "churn_rate": _f(r["churn_rate"]),
+                 "churn_ci": [_f(r["churn_ci_low"]), _f(r["churn_ci_high"])],
+                 "revenue_before": _f(r["revenue_before"]), "revenue_after": _f(r["revenue_after"]),
+                 "revenue_at_risk": _f(r["revenue_at_risk"])} for k, r in g.iterrows()}  # fmt: skip
     return {
         "customers": int(result.n),
-        "core_customers": n_core,
-        "neglected_core": n_neg,
-        "neglected_share_of_core": n_neg / n_core if n_core else float("nan"),
-        "churn_neglected_core": float(g.loc["neglected_core", "churn_rate"]),
-        "churn_served_core": float(g.loc["served_core", "churn_rate"]),
-        "churn_other": float(g.loc["other", "churn_rate"]),
-        "risk_difference": float(c["risk_difference"]),
-        "risk_difference_ci": [float(v) for v in c["risk_difference_ci"]],
-        "risk_ratio": float(c["risk_ratio"]),
-        "p_value": float(c["p_value"]),
-        "odds_ratio_adjusted": float(c["odds_ratio"]),
-        "revenue_lost_neglected_core": float(g.loc["neglected_core", "revenue_lost"]),
-        "revenue_lost_served_core": float(g.loc["served_core", "revenue_lost"]),
-        "rising_stars": int(len(rising)),
+        "core_customers": int(result.core_customers),
+        "core_share": float(result.core_share),
+        "neglected_core": int(g.loc["neglected_core", "customers"]),
+        "over_served": int(g.loc["over_served", "customers"]),
+        "neglected_share_of_core": _f(result.neglected_share),
+        "minimum_by_construction": _f(result.minimum_by_construction),
+        "cells": cells,
+        "churn_neglected_core": _f(g.loc["neglected_core", "churn_rate"]),
+        "churn_served_core": _f(g.loc["served_core", "churn_rate"]),
+        "churn_over_served": _f(g.loc["over_served", "churn_rate"]),
+        "churn_other": _f(g.loc["other", "churn_rate"]),
+        "risk_difference": _f(c["risk_difference"]),
+        "risk_difference_ci": [_f(v) for v in c["risk_difference_ci"]],
+        "risk_difference_p": _f(c["risk_difference_p"]),
+        "risk_ratio": _f(c["risk_ratio"]),
+        "p_value": _f(c["p_value"]),
+        "odds_ratio_adjusted": _f(c["odds_ratio_adjusted"]),
+        "odds_ratio_adjusted_ci": [_f(v) for v in c["odds_ratio_adjusted_ci"]],
+        "odds_ratio_linear": _f(c["odds_ratio"]),
+        "spend_overlap_extrapolation": bool(result.adjustment.extrapolation),
+        "band_risk_difference": _f(result.adjustment.band.get("risk_difference")),
+        "band_risk_difference_ci": [_f(v) for v in result.adjustment.band.get(
+            "risk_difference_ci", (float("nan"), float("nan")))],  # fmt: skip
+        "revenue_at_risk_neglected_core": _f(g.loc["neglected_core", "revenue_at_risk"]),
+        "revenue_lost_neglected_core": _f(g.loc["neglected_core", "revenue_lost"]),
+        "revenue_lost_served_core": _f(g.loc["served_core", "revenue_lost"]),
+        "sensitivity": loss.sensitivity_records(sensitivity),
+        "rising_stars": int(len(rising.rising)),
+        "rising_star_validation": rising.to_dict()["by_tier"],
         "problem_customers": int(len(problems)),
+        "lists": {k: int(v) for k, v in lists.counts()["on_list"].items()},
+        "id_key_fingerprint": lists.key_fingerprint,
+        "validity": baselines.to_dict(),
         "precision_volume": prec.get("volume tiers"),
         "precision_index": prec.get("index tiers"),
         "value_capture_volume": vc.get("volume tiers"),
@@ -275,81 +256,108 @@ def _metrics(result, rising, problems, validity) -> dict:
     }
 
 
+def _f(x) -> float | None:
+    return None if is_missing(x) else float(x)
+
+
 def _kpis(m: dict) -> list:
     return [
-        (
-            f"neglected core customers ({fmt_pct(m['neglected_share_of_core'], 0)} of the core)",
-            fmt_int(m["neglected_core"]),
-        ),
-        (
-            "holdout churn: neglected vs served core",
-            f"{fmt_pct(m['churn_neglected_core'], 0)} vs {fmt_pct(m['churn_served_core'], 0)}",
-        ),
-        ("revenue of churned neglected-core customers", fmt_money(m["revenue_lost_neglected_core"])),
+        (f"core customers (top {fmt_pct(m['core_share'])} by the index)", fmt_int(m["core_customers"])),
+        ("neglected core / over-served", f"{fmt_int(m['neglected_core'])} / {fmt_int(m['over_served'])}"),
+        ("holdout churn: neglected core vs served core",
+         f"{fmt_pct(m['churn_neglected_core'], 0)} vs {fmt_pct(m['churn_served_core'], 0)}"),
+        ("holdout churn: over-served", fmt_pct(m["churn_over_served"], 0)),
         ("rising stars in lower tiers", fmt_int(m["rising_stars"])),
-    ]
+    ]  # fmt: skip
 
 
-def _findings(m: dict, c: dict, *, core_share: float, top: str, adjusted: str) -> list:
-    lo, hi = c["risk_difference_ci"]
-    significant = lo > 0 or hi < 0
-    direction = "more" if c["risk_difference"] > 0 else "less"
-    churn_neg, churn_srv = m["churn_neglected_core"], m["churn_served_core"]
-    return [
-        f"{fmt_int(m['neglected_core'])} of the {fmt_int(m['core_customers'])} most valuable customers by the index "
-        f"(top {fmt_pct(core_share, 0)}) are outside volume tier {top}, i.e. not treated as key accounts.",
-        f"They churned {direction} often in the holdout than the served core ({fmt_pct(churn_neg)} vs "
-        f"{fmt_pct(churn_srv)}; difference {signed(c['risk_difference'] * 100)} pts, 95 % CI "
-        f"{signed(lo * 100)} to {signed(hi * 100)} pts), which is "
-        + ("statistically significant." if significant else "not statistically significant."),
-        f"Adjusted for calibration revenue, the odds ratio of churn for the neglected core is "
-        f"{c['odds_ratio']:.2f} (95 % CI {c['odds_ratio_ci'][0]:.2f}–{c['odds_ratio_ci'][1]:.2f}, "
-        f"p {p_equals(c['odds_ratio_p_value'])}). " + adjusted,
-        f"Churned neglected-core customers had brought {fmt_money(m['revenue_lost_neglected_core'])} "
-        "in the calibration period.",
-        f"The index's top tier captures {fmt_pct(m['value_capture_index'])} of next-period revenue vs "
-        f"{fmt_pct(m['value_capture_volume'])} for the volume scheme's top tier (precision "
-        f"{fmt_pct(m['precision_index'])} vs {fmt_pct(m['precision_volume'])}).",
-    ]
+def _validity_findings(baselines) -> list[str]:
+    """One sentence per baseline vs the index, following the sign and CI of the difference."""
+    out = []
+    t, d = baselines.table, baselines.differences
+    for s, r in d.iterrows():
+        lo, hi = r["diff_value_capture_low"], r["diff_value_capture_high"]
+        if lo > 0 or hi < 0:
+            verdict = "more" if r["diff_value_capture"] > 0 else "less"
+            verdict = f"captures {verdict} next-period revenue than"
+        else:
+            verdict = "captures about as much next-period revenue as"
+        out.append(
+            f"The top {fmt_pct(baselines.top, 0)} by {t.loc[s, 'label']} {verdict} the index's "
+            f"({fmt_pct(t.loc[s, 'value_capture'])} vs {fmt_pct(t.loc['index', 'value_capture'])}; "
+            f"difference {points(r['diff_value_capture'])}, 95 % CI {signed(100 * lo)} to "
+            f"{signed(100 * hi)})."
+        )
+    return out
 
 
 def core_loss(
     study,
     *,
-    core_share: float = 0.2,
+    core_share: float | None = None,
     pseudonymize_ids: bool = True,
+    id_key: str = "",
+    lists_dir: str = "",
     n_boot: int = 500,
     seed: int = 0,
     rise: float = 10.0,
     rise_freq: str = "Q",
     rise_periods: int = 1,
+    validity_top: float = 0.2,
+    out_of_time_windows: int = 3,
 ) -> CoreLoss:
-    """Neglected core, churn and revenue lost, rising stars, problem customers, validity."""
+    """The four cells, sensitivity, adjustment, rising stars, lists, problems and validity.
+
+    ``core_share`` None or 0 = like for like (the core has the size of the top volume tier).
+    ``id_key``: path of the firm's key file (created with mode 0600 when missing) for pseudonyms
+    that are the same in every run; empty = a new key per run. ``lists_dir``: folder for the
+    complete lists (CSV with BOM and XLSX); empty = the folder the runner names in
+    ``CRMRESEARCH_REPORT_DIR``, else none are written.
+    """
+    import os
+
     from crmresearch import compare, loss
 
     X, vol, top = study.features, study.volume_tiers, study.top_tier
-    # Raw ids here; every list is pseudonymized when shown, with one key per run, so the same
-    # customer has the same pseudonym in every list of the report.
+    share = core_share or None
+    key = _privacy.load_key(id_key) if id_key else _privacy.new_key()
     result = loss.potential_core_loss(
-        study.composite, vol, study.outcomes, core_share=core_share, top_volume_tiers=(top,),
-        revenue_before=X["monetary"], pseudonymize=False,
+        study.composite, vol, study.outcomes, core_share=share, top_volume_tiers=(top,),
+        revenue_before=X["monetary"], pseudonymize=pseudonymize_ids, id_key=key,
     )  # fmt: skip
+    sensitivity = loss.core_share_sensitivity(
+        study.composite, vol, study.outcomes, top_volume_tiers=(top,), revenue_before=X["monetary"]
+    )
     comparison = compare.compare_schemes(
         vol.rename("volume tier"), study.index_tiers.rename("index tier"), value=X["monetary"]
     )
-    rising, rising_rule = rising_stars(
-        study, rise=rise, rise_freq=rise_freq, rise_periods=rise_periods
-    )
+    rising = rising_stars(study, rise=rise, rise_freq=rise_freq, rise_periods=rise_periods)
     problems = loss.problem_customers(X)
+    clv_value, p_alive, clv_note = _clv_scores(study)
+    lists = result.customer_lists(rising=rising.rising, problems=problems, p_alive=p_alive)
+    folder = lists_dir or os.environ.get("CRMRESEARCH_REPORT_DIR", "")
+    list_files = [p.name for p in lists.write(folder)] if folder else []
     validity = compare.predictive_validity(
         {"volume tiers": vol, "index tiers": study.index_tiers},
-        study.outcomes, top=core_share, n_boot=n_boot, seed=seed,
+        study.outcomes, top=validity_top, n_boot=n_boot, seed=seed,
     )  # fmt: skip
-    metrics = _metrics(result, rising, problems, validity)
-    adjusted = odds_ratio_interpretation(result.comparison["odds_ratio_ci"], top)
-    findings = _findings(
-        metrics, result.comparison, core_share=core_share, top=top, adjusted=adjusted
-    )
+    single_name, single = compare.best_single_indicator(X, study.outcomes, top=validity_top)
+    window_notes: list[str] = []
+    scores = {"volume": X["monetary"], "index": study.composite, "rfm": compare.rfm_score(X),
+              "single": single}  # fmt: skip
+    if clv_value is not None:
+        scores["clv"] = clv_value
+    baselines = compare.baseline_validity(
+        scores, study.outcomes, top=validity_top, n_boot=n_boot, seed=seed,
+        labels={"volume": "calibration revenue (volume)", "index": "classification index",
+                "rfm": "RFM score", "single": f"best single indicator: {single_name}",
+                "clv": "CLV (BG/NBD + Gamma-Gamma)"},
+        out_of_time=lambda: _rolling_windows(study, out_of_time_windows, window_notes,
+                                                     single_name),
+    )  # fmt: skip
+    baselines.notes += window_notes + ([clv_note] if clv_note else [])
+    metrics = _metrics(result, sensitivity, rising, problems, validity, baselines, lists)
+    findings = [*result.findings(), *rising.findings()[:1], *_validity_findings(baselines)]
     return CoreLoss(
         metrics=metrics,
         kpis=_kpis(metrics),
@@ -359,15 +367,20 @@ def core_loss(
         group_table=group_table(result),
         effect_table=effect_table(result),
         neglected_list=neglected_list(result),
-        rising=rising,
-        rising_rule=rising_rule,
+        rising=rising.rising,
+        rising_rule=rising.rule,
         problems=problems,
         validity=validity,
-        validity_table=validity_table(validity),
-        core_share=core_share,
+        validity_table=validity_table(baselines),
+        core_share=result.core_share,
         pseudonymized=bool(pseudonymize_ids),
-        adjusted_interpretation=adjusted,
-        key=_privacy.new_key(),
+        adjusted_interpretation=" ".join(s for s in result.findings() if "spend" in s),
+        key=key,
+        sensitivity=sensitivity,
+        rising_validation=rising,
+        baselines=baselines,
+        lists=lists,
+        list_files=list_files,
     )
 
 
@@ -376,43 +389,73 @@ def core_loss(
 
 def show_schemes(cl: CoreLoss) -> None:
     """Section 1: volume tiers × index tiers."""
-    from crmresearch import plots
-
     counts = cl.comparison.counts.rename(
         index=lambda t: f"volume {t}", columns=lambda t: f"index {t}"
     )
     D.table(counts, caption="Customers: volume tier (rows) × index tier (columns)")
-    D.show_figure(plots.scheme_crosstab(cl.comparison))
+    D.show_figure(cl.comparison.plot_crosstab())
 
 
 def show_groups(cl: CoreLoss) -> None:
-    """Section 2: the groups, their holdout churn and revenue."""
-    from crmresearch import plots
-
-    D.table(cl.group_table, caption="Groups, holdout churn and revenue", formats=GROUP_FORMATS)
-    D.show_figure(plots.churn_by_group(cl.result))
-    D.show_figure(plots.revenue_lost(cl.result))
+    """Section 2: the four cells, their holdout churn and revenue."""
+    r = cl.result
+    D.table(cl.group_table, caption="The four cells: holdout churn and revenue",
+            formats=GROUP_FORMATS)  # fmt: skip
+    D.note(
+        f"Core = top {fmt_int(r.core_customers)} customers by the index ({fmt_pct(r.core_share)}); "
+        f"neglected share of the core {fmt_pct(r.neglected_share)}, minimum by construction "
+        f"{fmt_pct(r.minimum_by_construction)}. Revenue at risk = calibration revenue of the "
+        "cell's customers with no holdout purchase: an exposure estimate, not money already lost.",
+        kind="info", title="Definitions.",
+    )  # fmt: skip
+    D.show_figure(r.plot_churn())
+    D.show_figure(r.plot_revenue())
 
 
 def show_effects(cl: CoreLoss) -> None:
-    """Section 3: is the neglected core more likely to churn (raw and adjusted for spend)?"""
-    D.table(cl.effect_table, caption="Neglected vs served core", formats={"p-value": fmt_p})
-    D.note(cl.adjusted_interpretation, kind="info", title="Adjusted for spend.")
+    """Section 3: the comparisons (one test per CI) and the honest spend adjustment."""
+    D.table(cl.effect_table, caption="Comparisons of holdout churn", formats={"p-value": fmt_p})
+    D.table(overlap_table(cl.result), caption="Calibration spend of the compared groups",
+            formats={"in the other group's range": fmt_pct, "customers": fmt_int},
+            default_digits=0)  # fmt: skip
+    D.show_figure(cl.result.plot_overlap())
+    if cl.result.adjustment.extrapolation:
+        D.note(cl.adjusted_interpretation, kind="warning", title="Spend adjustment extrapolates.")
+    else:
+        D.note(cl.adjusted_interpretation, kind="info", title="Adjusted for spend.")
+
+
+def show_sensitivity(cl: CoreLoss) -> None:
+    """Section 3b: how the finding depends on the core share."""
+    from crmresearch import plots
+
+    D.table(sensitivity_table(cl.sensitivity), caption="Core-share sensitivity",
+            formats={"neglected share": fmt_pct, "minimum by construction": fmt_pct,
+                     "p-value": fmt_p})  # fmt: skip
+    D.show_figure(plots.core_share_sensitivity_plot(cl.sensitivity))
+
+
+def show_lists(cl: CoreLoss) -> None:
+    """Section 4: the manager lists (complete in the files; counts, treatments, overlaps here)."""
+    counts = cl.lists.counts().rename(columns={"on_list": "on list", "primary": "primary list"})
+    D.table(counts[["on list", "primary list", "treatment"]],
+            caption="Customer lists: one primary list per customer")  # fmt: skip
+    D.table(cl.lists.overlaps, caption="Customers on two lists (diagonal: list size)")
+    where = (f"Complete lists written to {' and '.join(cl.list_files)}"
+             if cl.list_files else "Complete lists: run with lists_dir to write CSV and XLSX files")
+    ids = ("keyed pseudonyms (same key, same pseudonyms), revenue in bands"
+           if cl.pseudonymized else "real customer ids")  # fmt: skip
+    D.note(f"{where}; ids are {ids}; no list carries an index column.", kind="info",
+           title="Lists.")  # fmt: skip
 
 
 def show_neglected(cl: CoreLoss) -> None:
-    """The neglected-core customers with the highest index (pseudonymized unless switched off)."""
+    """A preview of the neglected-core list (the complete list is in the list files)."""
     nl = cl.neglected_list.copy()
-    nl.index = pd.Index(cl.pseudonyms(nl.index), name=cl.id_label)
-    D.table(
-        nl,
-        caption=f"Neglected core: {len(cl.result.neglected):,} customers, top 15 by index",
-        formats={
-            "index (0–100)": lambda v: fmt_num(v, 1),
-            "revenue before": lambda v: fmt_money(v, 2),
-            "revenue after": lambda v: fmt_money(v, 2),
-        },
-    )
+    nl.index.name = cl.id_label
+    money = {} if cl.pseudonymized else {"revenue before": fmt_money, "revenue after": fmt_money}
+    D.table(nl, caption=f"Neglected core: first 15 of {len(cl.result.neglected):,} customers "
+            "(complete list in the list files)", formats=money)  # fmt: skip
 
 
 def _missing_data_words(skipped: Sequence[str]) -> str:
@@ -458,26 +501,25 @@ def _show_problems(p: pd.DataFrame) -> None:
 
 
 def show_rising_and_problems(cl: CoreLoss) -> None:
-    """Section 4: rising-star list and problem-customer summary with their rules."""
-    rising = cl.rising.head(15).copy()
-    rising.index = pd.Index(cl.pseudonyms(rising.index), name=cl.id_label)
-    rising = rising.rename(
-        columns={"value_before": "index before", "value_now": "index now", "rise": "rise (points)"}
-    )
-    D.table(
-        rising,
-        caption=f"Rising stars: {len(cl.rising):,} customers ({cl.rising_rule}); top 15",
-        default_digits=1,
-    )
+    """Section 5: rising stars against their peers in the holdout; problem customers."""
+    rv = cl.rising_validation
+    D.note(rv.rule, kind="info", title="Rising stars.")
+    D.table(rising_table(rv), caption=f"Rising stars ({len(cl.rising):,}) vs peers of the same "
+            "index tier, holdout", formats={"p-value": fmt_p})  # fmt: skip
+    for sentence in rv.findings():
+        D.note(sentence, kind="info")
     _show_problems(cl.problems)
 
 
 def show_validity(cl: CoreLoss) -> None:
-    """Section 5: predictive validity of the two schemes' top tiers."""
-    from crmresearch import plots
-
-    D.table(
-        cl.validity_table,
-        caption=f"Top {fmt_pct(cl.core_share, 0)} by holdout revenue as the target",
-    )
-    D.show_figure(plots.gain_curves(cl.validity))
+    """Section 6: baselines as same-size top tiers, paired-bootstrap differences, out of time."""
+    b = cl.baselines
+    D.table(cl.validity_table, caption=f"Top {fmt_pct(b.top, 0)} of each scheme, next period "
+            f"(95 % bootstrap CIs, {b.n_boot} paired resamples)")  # fmt: skip
+    oot = out_of_time_table(b)
+    if oot is not None:
+        D.table(oot, caption="Out of time: value capture when refitted on earlier calibration "
+                "windows", formats={c: fmt_pct for c in ("mean", "sd", "min", "max")})  # fmt: skip
+    for n in b.notes:
+        D.note(n, kind="info")
+    D.show_figure(cl.validity.plot_gain())

@@ -1,4 +1,5 @@
-"""The segment-value report: tiers and revenue, tier profiles, the index, schemes, migration."""
+"""The segment-value report: tiers and revenue, tier profiles, the index and its robustness,
+schemes, migration."""
 
 from __future__ import annotations
 
@@ -28,6 +29,9 @@ __all__ = [
     "show_index_structure",
     "show_schemes",
     "show_migration",
+    "IndexRobustness",
+    "index_robustness",
+    "show_index_robustness",
 ]
 
 
@@ -149,7 +153,13 @@ def scheme_agreement(study):
         f"{comparison.chi2:,.1f} (df {comparison.chi2_df})",
         fmt_p(comparison.chi2_p),
     ]
-    names = ["same tier (share)", "weighted Cohen's κ", "adjusted Rand index", "chi-square", "p-value"]
+    names = [
+        "same tier (share)",
+        "weighted Cohen's κ",
+        "adjusted Rand index",
+        "chi-square",
+        "p-value",
+    ]
     agreement = pd.DataFrame({"value": values}, index=pd.Index(names, name="statistic"))
     return comparison, crosstab, agreement, same
 
@@ -364,3 +374,213 @@ def show_migration(sv: SegmentValue) -> None:
     )
     D.table(sv.migration_rates, caption="Movement between tiers", formats=sv.rate_formats)
     D.show_figure(plots.migration_heatmap(sv.migration))
+
+
+# ---------------------------------------------------------------------------- index robustness
+
+
+@dataclass
+class IndexRobustness:
+    """How much the index depends on chance and on weak indicators (issue 10, item 9)."""
+
+    top_tier: str
+    top_share: float
+    bootstrap: Any
+    refit: Any
+    retention_table: pd.DataFrame
+    factor_count_table: pd.DataFrame
+    weights_table: pd.DataFrame
+    msa_table: pd.DataFrame
+    refit_table: pd.DataFrame
+    imputed_table: pd.DataFrame
+    metrics: dict
+    findings: list
+
+
+def _retention_table(idx) -> pd.DataFrame:
+    pa = idx.parallel_
+    shown = min(len(idx.eigenvalues_), idx.n_factors_ + 2)
+    frame = pd.DataFrame({"observed eigenvalue": idx.eigenvalues_.iloc[:shown]})
+    if pa is not None and pa.kind == "pc":
+        frame["mean of random data"] = pa.simulated_mean.iloc[:shown]
+        frame[f"{fmt_pct(pa.quantile, 0)} threshold"] = pa.threshold.iloc[:shown]
+    frame["retained"] = ["yes" if i <= idx.n_factors_ else "no" for i in frame.index]
+    frame.index = pd.Index([str(i) for i in frame.index], name="component")
+    return frame
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _factors(n: int) -> str:
+    return f"{n} factor" if n == 1 else f"{n} factors"
+
+
+def _parallel_sentence(idx) -> str:
+    pa = idx.parallel_
+    k = idx.n_factors_
+    if pa is None:
+        return f"The number of factors ({k}) was set by the rule “{idx.n_factors}”, not by parallel analysis."
+    kind = "eigenvalues" if pa.kind == "pc" else "reduced-matrix eigenvalues"
+    obs, thr = pa.observed.iloc[k - 1], pa.threshold.iloc[k - 1]
+    text = (
+        f"Parallel analysis with {fmt_int(pa.n_iter)} simulated data sets retains {_factors(k)}: the "
+        f"{_ordinal(k)} {kind[:-1]} ({fmt_num(obs, 3)}) exceeds the {fmt_pct(pa.quantile, 0)} quantile of random data "
+        f"({fmt_num(thr, 3)}) by {fmt_num(obs - thr, 3)}"
+    )
+    if k < len(pa.observed):
+        nxt, nthr = pa.observed.iloc[k], pa.threshold.iloc[k]
+        text += f"; the next one ({fmt_num(nxt, 3)}) stays below its threshold ({fmt_num(nthr, 3)})"
+    return text + "."
+
+
+def _weights_table(boot, idx, lang) -> pd.DataFrame:
+    w = boot.indicator_weights_ci.copy()
+    w.index = [label(c, lang) for c in w.index]
+    w.index.name = "indicator"
+    return w[["estimate", "ci_low", "ci_high"]].rename(
+        columns={
+            "estimate": "weight in composite",
+            "ci_low": "95% CI low",
+            "ci_high": "95% CI high",
+        }
+    )
+
+
+def _refit_table(idx, refit, top) -> pd.DataFrame:
+    rows = {"indicators": [fmt_int(len(idx.columns_))], "factors": [str(idx.n_factors_)],
+            "KMO": [fmt_num(idx.kmo_, 3)]}  # fmt: skip
+    columns = ["all indicators"]
+    if refit.reduced is not None:
+        red = refit.reduced
+        rows["indicators"].append(fmt_int(len(red.columns_)))
+        rows["factors"].append(str(red.n_factors_))
+        rows["KMO"].append(fmt_num(red.kmo_, 3))
+        columns.append("without MSA < 0.5")
+    frame = pd.DataFrame(rows, index=columns).T
+    frame.index.name = "index"
+    if refit.reduced is not None:
+        frame.loc[f"tier {top} members that change"] = [
+            "–",
+            f"{fmt_int(refit.n_changed)} of {fmt_int(refit.n_top)} ({fmt_pct(refit.changed_share)})",
+        ]
+        frame.loc["rank correlation with the full index"] = [
+            "1",
+            fmt_num(refit.rank_correlation, 3),
+        ]
+    return frame
+
+
+def _robustness_findings(idx, boot, refit, imputed, fills, top) -> list:
+    lo, hi = boot.interval(boot.top_tier_changed)
+    dist = boot.n_factors_distribution
+    found = [
+        _parallel_sentence(idx),
+        f"In {fmt_int(boot.n_boot)} bootstrap resamples of the customers the same rule retains "
+        f"{_factors(idx.n_factors_)} in {fmt_pct(boot.n_factors_stability)} of resamples"
+        + (
+            ""
+            if len(dist) == 1
+            else f" (otherwise {', '.join(f'{k}: {fmt_pct(v)}' for k, v in dist.items() if k != idx.n_factors_)})"
+        )
+        + f"; per resample {fmt_pct(boot.top_tier_changed.mean())} of customers change their tier-{top} "
+        f"membership (95 % interval {fmt_pct(lo)} to {fmt_pct(hi)}) and "
+        f"{fmt_pct(boot.top_tier_retained.mean())} of tier {top} stays in it.",
+    ]
+    if refit.reduced is None:
+        found.append("No indicator has a measure of sampling adequacy (MSA) below 0.5.")
+    else:
+        low = ", ".join(f"{label(c)} (MSA {fmt_num(v, 2)})" for c, v in refit.dropped.items())
+        found.append(
+            f"Indicators with MSA below 0.5: {low}. Refitted without them, the index keeps "
+            f"{_factors(refit.reduced.n_factors_)} and {fmt_int(refit.n_changed)} of the "
+            f"{fmt_int(refit.n_top)} tier-{top} customers ({fmt_pct(refit.changed_share)}) change."
+        )
+    for c, share in imputed[imputed > 0].items():
+        fill = fills.get(c)
+        value = "" if fill is None else f" with the value {fmt_num(fill, 2)}"
+        found.append(
+            f"{label(c)} is undefined and imputed{value} for {fmt_pct(share)} of customers."
+        )
+    return found
+
+
+def index_robustness(study, *, n_boot: int = 200) -> IndexRobustness:
+    """Parallel analysis, bootstrap stability and the low-MSA refit of the study's index."""
+    from sklearn.base import clone
+
+    from crmresearch.features import load_config
+    from crmresearch.index import refit_without_low_msa
+
+    idx, lang, top = study.index, study.language, study.top_tier
+    top_share = float((study.index_tiers == top).mean())
+    boot = idx.bootstrap(
+        study.index_input, n_boot=n_boot, seed=study.params.seed, top_share=top_share
+    )
+    config = load_config(study.params.index_config)
+    refit = refit_without_low_msa(study.features, config, index=clone(idx), top_share=top_share)
+    imputed = idx.imputed_share_.fillna(0.0)
+    msa = pd.DataFrame({"MSA": idx.msa_, "below 0.5": np.where(idx.msa_ < 0.5, "yes", "")})
+    msa.index = [label(c, lang) for c in msa.index]
+    msa.index.name = "indicator"
+    imp = pd.DataFrame({"share of customers imputed": imputed[imputed > 0]})
+    imp["fill value"] = [config.fill.get(c, np.nan) for c in imp.index]
+    imp.index = [label(c, lang) for c in imp.index]
+    imp.index.name = "indicator"
+    counts = boot.n_factors_distribution.rename("share of resamples").to_frame()
+    counts.index = [str(i) for i in counts.index]
+    counts.index.name = "factors retained"
+    lo, hi = boot.interval(boot.top_tier_changed)
+    metrics = {
+        "index_robustness": {
+            "parallel_iter": None if idx.parallel_ is None else int(idx.parallel_.n_iter),
+            "bootstrap_n": int(boot.n_boot),
+            "n_factors_stability": boot.n_factors_stability,
+            "top_tier_share": top_share,
+            "top_tier_changed_mean": float(boot.top_tier_changed.mean()),
+            "top_tier_changed_ci": [lo, hi],
+            "top_tier_retained_mean": float(boot.top_tier_retained.mean()),
+            "low_msa": {c: float(v) for c, v in refit.dropped.items()},
+            "low_msa_refit_n_factors": None
+            if refit.reduced is None
+            else int(refit.reduced.n_factors_),
+            "low_msa_refit_top_changed": int(refit.n_changed),
+            "low_msa_refit_top_size": int(refit.n_top),
+            "imputed_share": {c: float(v) for c, v in imputed.items() if v > 0},
+        }
+    }
+    return IndexRobustness(
+        top_tier=top,
+        top_share=top_share,
+        bootstrap=boot,
+        refit=refit,
+        retention_table=_retention_table(idx),
+        factor_count_table=counts,
+        weights_table=_weights_table(boot, idx, lang),
+        msa_table=msa,
+        refit_table=_refit_table(idx, refit, top),
+        imputed_table=imp,
+        metrics=metrics,
+        findings=_robustness_findings(idx, boot, refit, imputed, config.fill, top),
+    )
+
+
+def show_index_robustness(rb: IndexRobustness) -> None:
+    """Section 3.1: parallel analysis, bootstrap stability, low-MSA refit, imputed shares."""
+    D.record("metrics", rb.metrics)
+    for sentence in rb.findings:
+        D.note(sentence, kind="info")
+    D.table(rb.retention_table, caption="Parallel analysis: observed eigenvalues against random data",
+            default_digits=3)  # fmt: skip
+    D.table(rb.factor_count_table, caption="Factors the retention rule keeps in bootstrap resamples",
+            formats={"share of resamples": fmt_pct})  # fmt: skip
+    D.table(rb.weights_table, caption="Weight of each standardized indicator in the composite, "
+            f"with bootstrap 95 % intervals ({fmt_int(rb.bootstrap.n_boot)} resamples)", default_digits=3)  # fmt: skip
+    D.table(rb.msa_table, caption="Measure of sampling adequacy per indicator",
+            formats={"MSA": lambda v: fmt_num(v, 2)})  # fmt: skip
+    D.table(rb.refit_table, caption="The index with and without indicators of MSA < 0.5")
+    if len(rb.imputed_table):
+        D.table(rb.imputed_table, caption="Indicators imputed before fitting",
+                formats={"share of customers imputed": fmt_pct, "fill value": lambda v: fmt_num(v, 2)})  # fmt: skip

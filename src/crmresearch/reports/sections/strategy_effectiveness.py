@@ -1,476 +1,576 @@
-"""The strategy-effectiveness report: schemes as targeting policies on the holdout, and a
-randomized campaign's effects per tier, ROI, targeting policies and power."""
+"""The strategy-effectiveness report: a real randomized campaign's effects per arm, outcome and
+tier, ROI, targeting policies and power (Hillstrom by default, or the user's own campaign); the
+classification schemes' reach on the data's holdout; a synthetic method check in the appendix."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from crmresearch._format import fmt_int, fmt_num, fmt_p, fmt_pct, p_equals, signed
+from crmresearch._format import fmt_int, fmt_money, fmt_num, fmt_p, fmt_pct, p_text, signed
 from crmresearch.reports import display as D
-from crmresearch.reports.labels import money as fmt_money  # the report's currency
+from crmresearch.reports.sections.strategy_campaign import (
+    CampaignInput,
+    MethodCheck,
+    load_campaign,
+    method_check,
+    targeting,
+)
 
 __all__ = [
-    "CAMPAIGN_COVARIATES",
+    "CampaignInput",
+    "MethodCheck",
     "Strategy",
-    "Campaign",
+    "load_campaign",
+    "method_check",
     "strategy_effectiveness",
     "targeting",
-    "campaign_study",
-    "analyse_campaign",
-    "effects_table",
-    "roi_view",
-    "power_view",
     "show_summary",
-    "show_targeting",
-    "show_campaign_effects",
+    "show_campaign",
+    "show_effects",
+    "show_heterogeneity",
     "show_roi",
     "show_policies",
     "show_power",
+    "show_targeting",
+    "show_method_check",
 ]
 
-#: Pre-period covariates of the campaign analysis (ANCOVA effects, doubly robust policy values).
-CAMPAIGN_COVARIATES = ("monetary", "frequency")
 
-
-@dataclass
-class Campaign:
-    """The randomized campaign's analysis: effects per tier, ROI, policies, power."""
-
-    study: Any
-    is_separate: bool
-    frame: pd.DataFrame
-    effects: Any
-    churn_effects: Any
-    effects_table: pd.DataFrame
-    churn_table: pd.DataFrame
-    heterogeneity: pd.DataFrame
-    planted: pd.DataFrame
-    roi: pd.DataFrame
-    policies: Any
-    policy_table: pd.DataFrame
-    power: pd.DataFrame
-
-    @property
-    def source(self):
-        return self.study.source
+# ---------------------------------------------------------------------------- the report
 
 
 @dataclass
 class Strategy:
-    """Results, tables and summary of the strategy-effectiveness report."""
+    """Everything the strategy-effectiveness notebook shows."""
 
     metrics: dict
     kpis: list
     findings: list
+    campaign: CampaignInput | None
+    analysis: Any  # strategy.CampaignAnalysis
     targeting: Any
     targeting_table: pd.DataFrame
+    check: MethodCheck | None
     budget: float = 0.2
     margin: float = 0.3
-    cost_per_customer: float = 5.0
-    campaign: Campaign | None = field(default=None)
-
-    # Names of the single-object layout before the split (notebooks of earlier versions).
-    @property
-    def frame(self):
-        return None if self.campaign is None else self.campaign.frame
-
-    @property
-    def campaign_is_separate(self) -> bool:
-        return self.campaign is not None and self.campaign.is_separate
+    cost_per_customer: float = 0.1
+    notes: list[str] = field(default_factory=list)
 
 
-# ---------------------------------------------------------------------------- targeting
+def _money(x, digits=2, a=None) -> str:
+    return fmt_money(x, digits, a.currency if a is not None else "$")
 
 
-def targeting(study, *, budget: float, n_boot: int, seed: int):
-    """Top ``budget`` by volume vs by index as targeting policies judged on the holdout."""
-    from crmresearch import compare, tiers
-
-    X, share = study.features, (budget, 1 - budget)
-    targets = {
-        "top by volume": tiers.abc(X["monetary"], shares=share, labels=("target", "other")),
-        "top by index": tiers.abc(study.composite, shares=share, labels=("target", "other")),
-    }
-    result = compare.predictive_validity(
-        targets, study.outcomes, top=budget, n_boot=n_boot, seed=seed
-    )
-    tt = result.table
-    cells = {
-        m.replace("_", " "): [
-            f"{fmt_pct(v)} ({fmt_pct(lo)} – {fmt_pct(hi)})"
-            for v, lo, hi in zip(tt[m], tt[m + "_low"], tt[m + "_high"], strict=True)
-        ]
-        for m in ("precision", "value_capture")
-    }
-    table = pd.DataFrame(
-        {"customers targeted": tt["predicted_top"].astype("int64"), **cells},
-        index=pd.Index([str(i) for i in tt.index], name="policy"),
-    )
-    return result, table
+def _effect(a, outcome, value, digits=2) -> str:
+    if a.outcome_kinds.get(outcome) == "rate":
+        return f"{signed(100 * value, digits)} pp"
+    if outcome == a.revenue:
+        return _money(value, digits, a)
+    return signed(value, digits)
 
 
-# ---------------------------------------------------------------------------- campaign
+def _value(a, outcome, value) -> str:
+    """A level (not a difference): a rate as a percentage, money with its symbol."""
+    if a.outcome_kinds.get(outcome) == "rate":
+        return fmt_pct(value, 2)
+    if outcome == a.revenue:
+        return _money(value, 3, a)
+    return fmt_num(value, 3)
 
 
-def effects_table(effects, planted: pd.Series | None = None, *, money: bool) -> pd.DataFrame:
-    """An effect-by-tier result for reading: money or percentage points, CIs, Holm p."""
-    t = effects.table
-    fmt = (lambda v: fmt_money(v, 2)) if money else (lambda v: f"{signed(v * 100)} pts")
-    out = pd.DataFrame(
-        {
-            "treated": t["n_treated"].astype("int64").to_numpy(),
-            "control": t["n_control"].astype("int64").to_numpy(),
-            "control mean": [fmt_money(v, 2) if money else fmt_pct(v) for v in t["control_mean"]],
-            "effect": [fmt(v) for v in t["effect"]],
-            "95 % CI": [
-                f"{fmt(lo)} to {fmt(hi)}" for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)
-            ],
-            "p (Holm)": [fmt_p(p) for p in t["p_adjusted"]],
-        },
-        index=pd.Index([str(x) for x in t["tier"]], name="tier"),
-    )
-    if planted is not None:
-        out["planted effect"] = [fmt(planted.get(str(x), float("nan"))) for x in t["tier"]]
-    return out
+def _ci(a, outcome, lo, hi) -> str:
+    return f"{_effect(a, outcome, lo)} to {_effect(a, outcome, hi)}"
 
 
-def campaign_study(study, *, campaign_customers: int, seed: int):
-    """The study holding the campaign: the data's own when synthetic, else a separate
-    synthetic world (real logs such as CDNOW carry no campaign) with the same index settings."""
-    from crmresearch.study import Study, load_source
-
-    if study.source.is_synthetic:
-        return study, False
-    source = load_source("synthetic", n_customers=campaign_customers, seed=seed)
-    params = replace(
-        study.params, calibration_start="", calibration_end="", holdout_start="", holdout_end=""
-    )
-    return Study(source, params), True
+def _verb(lo, hi) -> str:
+    if lo > 0:
+        return "raised"
+    if hi < 0:
+        return "lowered"
+    return "did not detectably change"
 
 
-def _heterogeneity_table(het: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "χ²": het["chi2"].to_numpy(),
-            "df": het["df"].astype("int64").to_numpy(),
-            "p-value": het["p_value"].to_numpy(),
-        },
-        index=pd.Index(["treatment × tier interactions"], name="Wald test"),
+def _overall(a, arm, outcome):
+    eff = a.tier_effects(outcome, arm)
+    return eff[eff["tier"].astype(str) == "overall"].iloc[0]
+
+
+def _arm_finding(a, arm) -> str:
+    from crmresearch.strategy import label_text
+
+    parts = []
+    for outcome in a.outcomes:
+        r = _overall(a, arm, outcome)
+        what = "per customer" if a.outcome_kinds.get(outcome) != "rate" else ""
+        parts.append(
+            f"{_verb(r['ci_low'], r['ci_high'])} {outcome} by {_effect(a, outcome, r['effect'])} "
+            f"{what} (95 % CI {_ci(a, outcome, r['ci_low'], r['ci_high'])})".replace("  ", " ")
+        )
+    return f"{label_text(arm)} (against {label_text(a.control)}): " + "; ".join(parts) + "."
+
+
+def _tier_finding(a) -> str:
+    het = a.heterogeneity
+    differ = het[het["differ"]]
+    if differ.empty:
+        return (
+            f"No evidence that the effects differ by tier in any of the {len(het)} arm × outcome "
+            f"× tier-scheme tests (smallest Holm-adjusted {p_text(het['p_adjusted'].min())}); "
+            "the tiers' effects cannot be ranked, so no tier is named best."
+        )
+    f = a.tier_findings.merge(het, on=["scheme", "arm", "outcome"])
+    f = f[f["differ"]]
+    return " ".join(f["statement"].tolist())
+
+
+def _roi_finding(a, arm) -> str | None:
+    from crmresearch.strategy import label_text
+
+    if a.roi is None or len(a.roi) == 0:
+        return None
+    r = a.roi[a.roi["arm"] == arm].set_index(a.roi.loc[a.roi["arm"] == arm, "tier"].astype(str))
+    o = r.loc["overall"]
+    pays = (
+        "it pays" if o["profit_ci_low"] > 0
+        else "it loses money" if o["profit_ci_high"] < 0
+        else "it cannot be told from break-even"
+    )  # fmt: skip
+    return (
+        f"{label_text(arm)} at the assumed margin {fmt_pct(a.margin, 0)} and "
+        f"{_money(a.cost_per_customer, 2, a)} per treated customer: incremental profit "
+        f"{_money(o['total_profit'], 0, a)} (95 % CI {_money(o['total_profit_ci_low'], 0, a)} to "
+        f"{_money(o['total_profit_ci_high'], 0, a)}): {pays}."
     )
 
 
-def _policy_rules(budget: float) -> dict[str, str]:
+def _policy_finding(a, arm) -> str | None:
+    from crmresearch.strategy import label_text
+
+    d = a.policy_differences
+    d = d[(d["arm"] == arm) & (d["outcome"] == (a.revenue or a.outcomes[0]))]
+    d = d[d["rule_a"].str.contains("by index") & d["rule_b"].str.contains("by volume")]
+    if d.empty:
+        return None
+    r = d.iloc[0]
+    outcome = r["outcome"]
+    verdict = (
+        "the index targets better" if r["ci_low"] > 0
+        else "volume targets better" if r["ci_high"] < 0
+        else "no detectable difference"
+    )  # fmt: skip
+    return (
+        f"{label_text(arm)}: sending to the {r['rule_a']} instead of the {r['rule_b']} "
+        f"changes {outcome} by {_effect(a, outcome, r['difference'], 3)} per customer (paired 95 % "
+        f"CI {_ci(a, outcome, r['ci_low'], r['ci_high'])}): {verdict}."
+    )
+
+
+def _reach_finding(a) -> str | None:
+    if len(a.reach) == 0:
+        return None
+    outcome = a.revenue or a.outcomes[0]
+    r = a.reach[a.reach["outcome"] == outcome]
+    parts = [f"the {x.rule} hold {fmt_pct(x.reach)}" for x in r.itertuples()]
+    return (
+        f"Reach, not an effect: of the {outcome} in the control arm, " + " and ".join(parts) + "."
+    )
+
+
+def _kpis(a) -> list[tuple[str, str]]:
+    from crmresearch.strategy import label_text
+
+    out = []
+    money_outcome = a.revenue or a.outcomes[-1]
+    for arm in a.arms[:2]:
+        r = _overall(a, arm, money_outcome)
+        out.append(
+            (
+                f"{label_text(arm)}: effect on {money_outcome} per customer (95 % CI "
+                f"{_ci(a, money_outcome, r['ci_low'], r['ci_high'])})",
+                _effect(a, money_outcome, r["effect"]),
+            )
+        )
+    het = a.heterogeneity
+    out.append(
+        (
+            f"of {len(het)} tests find effects differing by tier (Holm, α {fmt_num(a.alpha, 2)})",
+            fmt_int(int(het["differ"].sum())),
+        )
+    )
+    if a.roi is not None and len(a.roi):
+        arm = a.arms[0]
+        o = a.roi[(a.roi["arm"] == arm) & (a.roi["tier"].astype(str) == "overall")].iloc[0]
+        out.append(
+            (
+                f"{label_text(arm)}: incremental profit (assumed margin {fmt_pct(a.margin, 0)}, "
+                f"cost {_money(a.cost_per_customer, 2, a)})",
+                _money(o["total_profit"], 0, a),
+            )
+        )
+    return out[:5]
+
+
+def _metrics(a, camp: CampaignInput) -> dict:
+    from crmresearch.strategy import label_text
+
+    eff = a.effects
+    effects = {}
+    for r in eff.itertuples():
+        cell = effects.setdefault(r.scheme, {}).setdefault(label_text(r.arm), {})
+        cell.setdefault(r.outcome, {})[label_text(r.tier)] = {
+            "effect": float(r.effect), "ci": [float(r.ci_low), float(r.ci_high)],
+            "p_value": float(r.p_value), "p_holm": float(r.p_adjusted),
+            "n_treated": int(r.n_treated), "n_control": int(r.n_control),
+        }  # fmt: skip
+    het = {
+        f"{r.scheme}|{label_text(r.arm)}|{r.outcome}": {
+            "p_value": float(r.p_value), "p_holm": float(r.p_adjusted), "differ": bool(r.differ)
+        }
+        for r in a.heterogeneity.itertuples()
+    }  # fmt: skip
+    pol = [
+        {"arm": label_text(r.arm), "outcome": r.outcome, "a": r.rule_a, "b": r.rule_b,
+         "difference": float(r.difference), "ci": [float(r.ci_low), float(r.ci_high)]}
+        for r in a.policy_differences.itertuples()
+    ]  # fmt: skip
     return {
-        "treat nobody": "nobody",
-        "treat everyone": "everyone",
-        f"random {fmt_pct(budget, 0)}": "random",
-        f"top {fmt_pct(budget, 0)} by volume": "monetary",
-        f"top {fmt_pct(budget, 0)} by index": "index_score",
+        "campaign": camp.name,
+        "campaign_synthetic": False,
+        "campaign_customers": int(a.n_customers),
+        "campaign_arms": [label_text(x) for x in a.arms],
+        "campaign_control": label_text(a.control),
+        "campaign_outcomes": list(a.outcomes),
+        "campaign_effects": effects,
+        "heterogeneity": het,
+        "best_tiers": {
+            f"{r.scheme}|{label_text(r.arm)}|{r.outcome}": r.best_tier
+            for r in a.tier_findings.itertuples()
+            if isinstance(r.best_tier, str)
+        },  # fmt: skip
+        "policy_differences": pol,
+        "reach": [
+            {"rule": r.rule, "outcome": r.outcome, "reach": float(r.reach)}
+            for r in a.reach.itertuples()
+        ],
     }
 
 
-def _policy_table(policies) -> pd.DataFrame:
-    pt = policies.table
-    return pd.DataFrame(
-        {
-            "share treated": [fmt_pct(v, 0) for v in pt["share_treated"]],
-            "revenue per customer": [fmt_money(v, 2) for v in pt["value"]],
-            "95 % CI": [
-                f"{fmt_money(lo, 2)} – {fmt_money(hi, 2)}"
-                for lo, hi in zip(pt["ci_low"], pt["ci_high"], strict=True)
-            ],
-        },
-        index=pd.Index([str(r) for r in pt["rule"]], name="targeting rule"),
-    )
-
-
-def analyse_campaign(
-    study, *, budget: float, campaign_customers: int, margin: float, cost_per_customer: float,
-    n_boot: int, seed: int,
-) -> Campaign:  # fmt: skip
-    """Effects per tier (ANCOVA), ROI, targeting policies (doubly robust) and power."""
+def strategy_effectiveness(
+    study, *, campaign: str = "hillstrom", campaign_columns: Mapping[str, Any] | None = None,
+    control: str = "", campaign_post_days: int = 90, budget: float = 0.2, margin: float = 0.3,
+    cost_per_customer: float = 0.1, method_check_customers: int = 3000, n_boot: int = 500,
+    seed: int = 0, alpha: float = 0.05,
+) -> Strategy:  # fmt: skip
+    """The campaign analysis (real data), reach on the data's holdout, the synthetic check."""
     from crmresearch import strategy
 
-    cstudy, separate = campaign_study(study, campaign_customers=campaign_customers, seed=seed)
-    syn = cstudy.source.synthetic
-    truth = syn.truth
-    frame = strategy.experiment_from_log(
-        syn.transactions, syn.campaign,
-        pre=(truth.start, truth.calibration_end), post=(truth.holdout_start, truth.holdout_end),
-    )  # fmt: skip
-    frame["index_score"] = frame["customer_id"].map(cstudy.composite).astype("float64")
-    # Revenue is heavy-tailed: adjusting for pre-period spend and orders (ANCOVA) removes the
-    # chance imbalance that makes unadjusted tier effects erratic. Customers without pre-period
-    # activity have spent nothing, hence 0.
-    frame = frame.fillna({c: 0.0 for c in CAMPAIGN_COVARIATES})
-    covariates = list(CAMPAIGN_COVARIATES)
-    effects = strategy.effect_by_tier(
-        frame, treatment="arm", outcome="revenue", tier="tier", covariates=covariates
-    )
-    churn_effects = strategy.effect_by_tier(frame, treatment="arm", outcome="churned", tier="tier")
-    planted = truth.campaign_effects["revenue"].rename(index=str)
-    policies = strategy.policy_value(
-        frame.fillna({"index_score": 0.0}), _policy_rules(budget), treatment="arm",
-        outcome="revenue", covariates=covariates, budget=budget, n_boot=n_boot, seed=seed,
-    )  # fmt: skip
-    return Campaign(
-        study=cstudy,
-        is_separate=separate,
-        frame=frame,
-        effects=effects,
-        churn_effects=churn_effects,
-        effects_table=effects_table(effects, planted, money=True),
-        churn_table=effects_table(churn_effects, None, money=False),
-        heterogeneity=_heterogeneity_table(effects.heterogeneity),
-        planted=planted.to_frame(),
-        roi=strategy.roi(effects, margin=margin, cost_per_customer=cost_per_customer),
-        policies=policies,
-        policy_table=_policy_table(policies),
-        power=strategy.power_table(frame, treatment="arm", outcome="revenue", tier="tier"),
-    )
-
-
-# ---------------------------------------------------------------------------- summary
-
-
-def _targeting_summary(n_customers: int, budget: float, vc: dict):
+    result, table = targeting(study, budget=budget, n_boot=n_boot, seed=seed)
+    vc = {str(k): float(v) for k, v in result.table["value_capture"].items()}
     metrics = {
-        "customers": int(n_customers),
+        "customers": int(len(study.features)),
         "budget_share": budget,
         "value_capture_top_by_index": vc.get("top by index"),
         "value_capture_top_by_volume": vc.get("top by volume"),
     }
-    findings = [
-        f"Targeting the top {fmt_pct(budget, 0)} of customers by the index would reach "
-        f"{fmt_pct(vc.get('top by index'))} of next-period revenue, against "
-        f"{fmt_pct(vc.get('top by volume'))} when targeting by sales volume."
-    ]
-    kpis = [
-        (f"holdout revenue reached, top {fmt_pct(budget, 0)} by index", fmt_pct(vc.get("top by index"))),
-        (f"holdout revenue reached, top {fmt_pct(budget, 0)} by volume", fmt_pct(vc.get("top by volume"))),
-    ]  # fmt: skip
-    return metrics, kpis, findings
-
-
-def _campaign_metrics(c: Campaign, budget: float) -> dict:
-    et = c.effects.table.set_index(c.effects.table["tier"].astype(str))
-    overall, by_tier = et.loc["overall"], et.drop(index="overall")
-    rt = c.roi.set_index(c.roi["tier"].astype(str))
-    pt = c.policies.table
-    pvals = dict(zip(pt["rule"].astype(str), pt["value"].astype(float), strict=True))
-    het = c.effects.heterogeneity
-    return {
-        "campaign_synthetic": True,
-        "campaign_customers": int(len(c.frame)),
-        "effect_overall_revenue": float(overall["effect"]),
-        "effect_overall_ci": [float(overall["ci_low"]), float(overall["ci_high"])],
-        "effect_by_tier_revenue": {str(k): float(v) for k, v in by_tier["effect"].items()},
-        "heterogeneity_p": float(het["p_value"].iloc[0]) if len(het) else None,
-        "best_tier": str(by_tier["effect"].idxmax()),
-        "profit_overall": float(rt.loc["overall", "total_profit"]),
-        "break_even_cost_overall": float(rt.loc["overall", "break_even_cost"]),
-        "policy_value_top_by_index": pvals[f"top {fmt_pct(budget, 0)} by index"],
-        "policy_value_top_by_volume": pvals[f"top {fmt_pct(budget, 0)} by volume"],
-    }
-
-
-def _campaign_summary(m: dict, c: Campaign, *, margin: float, cost_per_customer: float):
-    et = c.effects.table.set_index(c.effects.table["tier"].astype(str))
-    overall = et.loc["overall"]
-    best = m["best_tier"]
-    label_ = "synthetic campaign, simulated customers" if c.is_separate else "synthetic campaign"
-    hp = m["heterogeneity_p"]
-    # Name a "best" tier only when the tiers' effects can be told apart (Wald test p < 0.05).
-    differ = hp is not None and hp < 0.05
-    effect, lo, hi = overall["effect"], overall["ci_low"], overall["ci_high"]
-    second = (
-        (f"tier with the largest effect ({label_}; heterogeneity p {p_equals(hp)})",
-         f"{best}: {fmt_money(et.loc[best, 'effect'], 2)}")
-        if differ
-        else (f"95 % CI of the overall effect ({label_})", f"{fmt_money(lo, 2)} to {fmt_money(hi, 2)}")
-    )  # fmt: skip
-    kpis = [
-        (f"revenue effect per treated customer ({label_})", fmt_money(effect, 2)),
-        second,
-        ("incremental profit overall (synthetic)", fmt_money(m["profit_overall"])),
-    ]
-    findings = [
-        f"In the SYNTHETIC randomized campaign ({fmt_int(len(c.frame))} customers), treatment raised holdout "
-        f"revenue by {fmt_money(effect, 2)} per customer (95 % CI {fmt_money(lo, 2)} to "
-        f"{fmt_money(hi, 2)}).",
-        (
-            f"The effects differ between tiers (heterogeneity p {p_equals(hp)}); "
-            f"the effect was largest in tier {best}."
-            if differ
-            else "The effects cannot be told apart between tiers "
-            + (f"(heterogeneity p {p_equals(hp)})." if hp is not None else "(no test available).")
-        ),
-        f"At a margin of {fmt_pct(margin, 0)} and {fmt_money(cost_per_customer, 2)} per treated customer, the "
-        f"synthetic campaign's incremental profit is {fmt_money(m['profit_overall'])} overall.",
-    ]
-    return kpis, findings
-
-
-def strategy_effectiveness(
-    study,
-    *,
-    budget: float = 0.2,
-    campaign: str = "synthetic",
-    campaign_customers: int = 3000,
-    margin: float = 0.3,
-    cost_per_customer: float = 5.0,
-    n_boot: int = 500,
-    seed: int = 0,
-) -> Strategy:
-    """Schemes as targeting policies on the holdout; campaign effects, ROI, policies, power.
-
-    ``campaign="none"`` skips the campaign part (sections 2–5 then say so).
-    """
-    result, table = targeting(study, budget=budget, n_boot=n_boot, seed=seed)
-    vc = {str(k): float(v) for k, v in result.table["value_capture"].items()}
-    metrics, kpis, findings = _targeting_summary(len(study.features), budget, vc)
     out = Strategy(
-        metrics=metrics, kpis=kpis, findings=findings, targeting=result, targeting_table=table,
-        budget=budget, margin=margin, cost_per_customer=cost_per_customer,
+        metrics=metrics, kpis=[], findings=[], campaign=None, analysis=None, targeting=result,
+        targeting_table=table, check=None, budget=budget, margin=margin,
+        cost_per_customer=cost_per_customer,
     )  # fmt: skip
-    if campaign == "none":
-        return out
-    c = analyse_campaign(
-        study, budget=budget, campaign_customers=campaign_customers, margin=margin,
-        cost_per_customer=cost_per_customer, n_boot=n_boot, seed=seed,
-    )  # fmt: skip
-    metrics.update(_campaign_metrics(c, budget))
-    more_kpis, more_findings = _campaign_summary(
-        metrics, c, margin=margin, cost_per_customer=cost_per_customer
-    )
-    out.kpis = (kpis + more_kpis)[:5]
-    out.findings = findings + more_findings
-    out.campaign = c
+    if campaign != "none":
+        camp = load_campaign(campaign, columns=campaign_columns, control=control, study=study,
+                             post_days=campaign_post_days)  # fmt: skip
+        a = strategy.campaign_analysis(
+            camp.frame, **camp.kwargs, margin=margin, cost_per_customer=cost_per_customer,
+            budget=budget, alpha=alpha,
+        )  # fmt: skip
+        out.campaign, out.analysis = camp, a
+        metrics.update(_metrics(a, camp))
+        out.kpis = _kpis(a)
+        out.findings = [_arm_finding(a, arm) for arm in a.arms] + [_tier_finding(a)]
+        for arm in a.arms:
+            out.findings += [s for s in (_roi_finding(a, arm), _policy_finding(a, arm)) if s]
+        reach = _reach_finding(a)
+        if reach:
+            out.findings.append(reach)
+    if method_check_customers:
+        out.check = method_check(n_customers=method_check_customers, seed=seed)
+        metrics["method_check"] = {
+            "synthetic": True,
+            "customers": out.check.customers,
+            "all_covered": out.check.all_covered,
+            "tiers": {
+                r.tier: {
+                    "planted": r.planted,
+                    "estimate": float(r.estimate),
+                    "ci": [float(r.ci_low), float(r.ci_high)],
+                }
+                for r in out.check.table.itertuples()
+            },  # fmt: skip
+        }
     return out
-
-
-# ---------------------------------------------------------------------------- views
-
-
-def roi_view(roi_table: pd.DataFrame) -> pd.DataFrame:
-    """ROI table for reading: money rounded, CIs as ranges."""
-    r = roi_table
-    return pd.DataFrame(
-        {
-            "treated": r["n_treated"].astype("int64").to_numpy(),
-            "break-even cost per customer": [fmt_money(v, 2) for v in r["break_even_cost"]],
-            "profit per customer": [fmt_money(v, 2) for v in r["profit_per_customer"]],
-            "95 % CI": [
-                f"{fmt_money(lo, 2)} – {fmt_money(hi, 2)}"
-                for lo, hi in zip(r["profit_ci_low"], r["profit_ci_high"], strict=True)
-            ],
-            "total profit": [fmt_money(v) for v in r["total_profit"]],
-        },
-        index=pd.Index([str(t) for t in r["tier"]], name="tier"),
-    )
-
-
-def power_view(power: pd.DataFrame) -> pd.DataFrame:
-    """Minimum detectable effect per tier for reading."""
-    p = power
-    return pd.DataFrame(
-        {
-            "treated": p["n_treated"].astype("int64").to_numpy(),
-            "control": p["n_control"].astype("int64").to_numpy(),
-            "minimum detectable effect": [fmt_money(v, 2) for v in p["mde"]],
-            "relative to control mean": [fmt_pct(v) for v in p["mde_relative"]],
-        },
-        index=pd.Index([str(t) for t in p["tier"]], name="tier"),
-    )
 
 
 # ---------------------------------------------------------------------------- sections
 
 
 def show_summary(se: Strategy) -> None:
-    """The executive summary, with the synthetic-campaign warning when the data had none."""
-    D.executive_summary(se.kpis, se.findings, se.metrics)
-    if se.campaign_is_separate:
-        D.note(
-            "These data contain no campaign. Sections 2–5 use a SYNTHETIC randomized campaign "
-            "with planted effects (crmresearch.datasets.make_crm_data) to show the method; their "
-            "numbers are not findings about these customers.",
-            kind="synthetic",
-            title="Synthetic data.",
+    """Executive summary: the campaign's real-data numbers only."""
+    if se.analysis is None:
+        D.executive_summary(
+            [("campaign", "none")],
+            ["No campaign analysed (campaign = 'none'); sections 1–6 are empty."],
+            se.metrics,
         )
+        return
+    D.executive_summary(se.kpis, se.findings, se.metrics)
+    D.note(f"Campaign: {se.campaign.name}. {se.campaign.description}", kind="info")
 
 
-def show_targeting(se: Strategy) -> None:
-    """Section 1: schemes as targeting policies, judged on the holdout."""
-    from crmresearch import plots
-
-    D.table(
-        se.targeting_table,
-        caption=f"Targeting {fmt_pct(se.budget, 0)} of customers, judged on the holdout",
-    )
-    D.show_figure(plots.gain_curves(se.targeting))
-
-
-def show_campaign_effects(se: Strategy) -> None:
-    """Section 2: campaign effects per tier (revenue and churn), heterogeneity."""
-    from crmresearch import plots
-
-    c = se.campaign
-    if c is None:
+def show_campaign(se: Strategy) -> None:
+    """Section 1: the campaign: customers per arm and tier, outcome means."""
+    a = se.analysis
+    if a is None:
         D.note("No campaign section: campaign = 'none'.", kind="info")
         return
-    D.note(
-        "Synthetic campaign: simulated customers with planted effects, not observed data.",
-        kind="synthetic",
-        title="Synthetic data.",
-    )
-    D.table(c.effects_table, caption="Effect on holdout revenue per treated customer")
-    D.show_figure(
-        plots.forest_plot(
-            c.effects,
-            title="Campaign effect on holdout revenue by tier (synthetic)",
-            unit="currency units",
-        )
-    )
+    from crmresearch.strategy import label_text
+
+    frame, kw = se.campaign.frame, se.campaign.kwargs
+    arm = kw["arm"] if "arm" in kw else a.arm
+    rows = frame.groupby(frame[a.arm].map(label_text), sort=True)
+    means = rows[a.outcomes].mean()
+    table = pd.DataFrame({"customers": rows.size().astype("int64")}).join(means)
     D.table(
-        c.heterogeneity,
-        caption="Do the effects differ between tiers?",
-        formats={"χ²": lambda v: fmt_num(v, 2), "p-value": fmt_p},
+        table,
+        caption=f"Customers and mean outcomes per arm ('{arm}' column)",
+        formats={
+            o: (fmt_pct if a.outcome_kinds.get(o) == "rate" else "{:,.3f}") for o in a.outcomes
+        },  # fmt: skip
+        index_label="arm",
     )
-    D.table(c.churn_table, caption="Effect on holdout churn (percentage points)")
+
+
+def _effects_view(a, outcome: str, scheme: str) -> pd.DataFrame:
+    from crmresearch.strategy import label_text
+
+    eff = a.tier_effects(outcome, None, scheme)
+    rate = a.outcome_kinds.get(outcome) == "rate"
+    return pd.DataFrame(
+        {
+            "arm": [label_text(x) for x in eff["arm"]],
+            "tier": [label_text(x) for x in eff["tier"]],
+            "treated": eff["n_treated"].astype("int64").to_numpy(),
+            "control": eff["n_control"].astype("int64").to_numpy(),
+            "control mean": [fmt_pct(v, 2) if rate else fmt_num(v, 2) for v in eff["control_mean"]],
+            "effect": [_effect(a, outcome, v) for v in eff["effect"]],
+            "95 % CI": [
+                _ci(a, outcome, lo, hi)
+                for lo, hi in zip(eff["ci_low"], eff["ci_high"], strict=True)
+            ],  # fmt: skip
+            "p": [fmt_p(p) for p in eff["p_value"]],
+            "p (Holm)": [fmt_p(p) for p in eff["p_adjusted"]],
+        }
+    )
+
+
+def show_effects(se: Strategy, scheme_number: int = 1) -> None:
+    """Section 2: effects per tier for each outcome (the first or second tier scheme)."""
+    a = se.analysis
+    if a is None:
+        return
+    schemes = list(a.schemes)
+    if len(schemes) < scheme_number:
+        D.note(f"No tier scheme number {scheme_number} in this campaign.", kind="info")
+        return
+    scheme = schemes[scheme_number - 1]
+    for outcome in a.outcomes:
+        D.table(_effects_view(a, outcome, scheme), index=False,
+                caption=f"Effect on {outcome} by tier ('{scheme}'); Holm over all "
+                f"{int((a.effects['scheme'] == scheme).sum() - len(a.arms) * len(a.outcomes))} "
+                "per-tier tests")  # fmt: skip
+        D.show_figure(a.plot_forest(outcome, scheme=scheme, title=f"Effect on {outcome} by tier"))
+
+
+def show_heterogeneity(se: Strategy) -> None:
+    """Section 3: do effects differ by tier? (a best tier only where the test rejects)."""
+    a = se.analysis
+    if a is None:
+        return
+    from crmresearch.strategy import label_text
+
+    h = a.heterogeneity.merge(a.tier_findings, on=["scheme", "arm", "outcome"])
+    view = pd.DataFrame(
+        {
+            "tier scheme": h["scheme"].to_numpy(),
+            "arm": [label_text(x) for x in h["arm"]],
+            "outcome": h["outcome"].to_numpy(),
+            "χ²": [fmt_num(v, 2) for v in h["chi2"]],
+            "df": h["df"].astype("int64").to_numpy(),
+            "p": [fmt_p(v) for v in h["p_value"]],
+            "p (Holm)": [fmt_p(v) for v in h["p_adjusted"]],
+            "best tier": [
+                b if isinstance(b, str) else "none (no evidence)" for b in h["best_tier"]
+            ],
+        }
+    )
+    D.table(view, index=False, caption="Joint test that the effect is the same in every tier")
 
 
 def show_roi(se: Strategy) -> None:
-    """Section 3: return on investment per tier."""
-    if se.campaign is None:
+    """Section 4: ROI per tier; the tiers' totals and the pooled overall."""
+    a = se.analysis
+    if a is None or a.roi is None or len(a.roi) == 0:
         return
-    D.table(
-        roi_view(se.campaign.roi),
-        caption=f"ROI at margin {fmt_pct(se.margin, 0)} and cost "
-        f"{fmt_money(se.cost_per_customer, 2)} per treated customer",
+    from crmresearch.strategy import label_text
+
+    r = a.roi
+    view = pd.DataFrame(
+        {
+            "arm": [label_text(x) for x in r["arm"]],
+            "tier": [label_text(x) for x in r["tier"]],
+            "treated": r["n_treated"].astype("int64").to_numpy(),
+            "profit per customer": [_money(v, 2, a) for v in r["profit_per_customer"]],
+            "95 % CI": [
+                f"{_money(lo, 2, a)} to {_money(hi, 2, a)}"
+                for lo, hi in zip(r["profit_ci_low"], r["profit_ci_high"], strict=True)
+            ],  # fmt: skip
+            "total profit": [_money(v, 0, a) for v in r["total_profit"]],
+            "break-even cost": [
+                _money(v, 2, a) if ok else "none (effect ≤ 0)"
+                for v, ok in zip(r["break_even_cost"], r["has_break_even"], strict=True)
+            ],  # fmt: skip
+        }
     )
+    D.table(view, index=False, caption=f"ROI on {a.revenue} at the assumed margin "
+            f"{fmt_pct(a.margin, 0)} and {_money(a.cost_per_customer, 2, a)} per treated "
+            "customer")  # fmt: skip
 
 
 def show_policies(se: Strategy) -> None:
-    """Section 4: value of targeting rules in the campaign."""
-    from crmresearch import plots
-
-    if se.campaign is None:
+    """Section 5: targeting rules (paired differences) and reach (labelled as reach)."""
+    a = se.analysis
+    if a is None:
         return
-    D.table(se.campaign.policy_table, caption="Value of targeting rules")
-    D.show_figure(
-        plots.policy_value_plot(
-            se.campaign.policies,
-            title="Revenue per customer under each targeting rule (synthetic)",
-        )
+    from crmresearch.strategy import label_text
+
+    v = a.policy_values
+    values = pd.DataFrame(
+        {
+            "arm": [label_text(x) for x in v["arm"]],
+            "outcome": v["outcome"].to_numpy(),
+            "rule": v["rule"].to_numpy(),
+            "value per customer": [
+                _value(a, o, x) for o, x in zip(v["outcome"], v["value"], strict=True)
+            ],  # fmt: skip
+            "95 % CI": [
+                f"{_value(a, o, lo)} to {_value(a, o, hi)}"
+                for o, lo, hi in zip(v["outcome"], v["ci_low"], v["ci_high"], strict=True)
+            ],  # fmt: skip
+        }
     )
+    D.table(values, index=False, caption="Value of each targeting rule (mean outcome per "
+            "customer had the rule chosen who gets the arm)", max_rows=80)  # fmt: skip
+    d = a.policy_differences
+    view = pd.DataFrame(
+        {
+            "arm": [label_text(x) for x in d["arm"]],
+            "outcome": d["outcome"].to_numpy(),
+            "rule − rule": [f"{x} − {y}" for x, y in zip(d["rule_a"], d["rule_b"], strict=True)],
+            "difference per customer": [
+                _effect(a, o, v, 3) for o, v in zip(d["outcome"], d["difference"], strict=True)
+            ],  # fmt: skip
+            "paired 95 % CI": [
+                _ci(a, o, lo, hi)
+                for o, lo, hi in zip(d["outcome"], d["ci_low"], d["ci_high"], strict=True)
+            ],  # fmt: skip
+            "p": [fmt_p(v) for v in d["p_value"]],
+        }
+    )
+    D.table(view, index=False, caption="Targeting rules compared on the same customers",
+            max_rows=80)  # fmt: skip
+    r = a.reach
+    if len(r):
+        D.table(
+            pd.DataFrame(
+                {
+                    "rule": r["rule"].to_numpy(),
+                    "outcome": r["outcome"].to_numpy(),
+                    "reach": [fmt_pct(v) for v in r["reach"]],
+                }
+            ),  # fmt: skip
+            index=False,
+            caption="Reach (not an effect): share of each outcome in the control arm held by "
+            "the customers a rule would target",
+        )
 
 
 def show_power(se: Strategy) -> None:
-    """Section 5: minimum detectable effect per tier."""
-    if se.campaign is None:
+    """Section 6: minimum detectable effect per tier."""
+    a = se.analysis
+    if a is None or len(a.mde) == 0:
         return
-    D.table(power_view(se.campaign.power), caption="Minimum detectable effect on holdout revenue")
+    from crmresearch.strategy import label_text
+
+    m = a.mde
+    view = pd.DataFrame(
+        {
+            "tier scheme": m["scheme"].to_numpy(),
+            "arm": [label_text(x) for x in m["arm"]],
+            "outcome": m["outcome"].to_numpy(),
+            "tier": [label_text(x) for x in m["tier"]],
+            "treated": m["n_treated"].astype("int64").to_numpy(),
+            "control": m["n_control"].astype("int64").to_numpy(),
+            "minimum detectable effect": [
+                _effect(a, o, v) for o, v in zip(m["outcome"], m["mde"], strict=True)
+            ],  # fmt: skip
+        }
+    )
+    D.table(view, index=False, caption="Smallest effect each tier could detect (power 80 %)",
+            max_rows=80)  # fmt: skip
+
+
+def show_targeting(se: Strategy) -> None:
+    """Section 7: the schemes' reach on the transaction data's holdout (not an effect)."""
+    D.table(
+        se.targeting_table,
+        caption=f"Targeting {fmt_pct(se.budget, 0)} of customers: reach of next-period revenue "
+        "(who holds the value; not what a campaign would change)",
+    )
+    D.show_figure(se.targeting.plot_gain())
+
+
+def show_method_check(se: Strategy) -> None:
+    """Appendix: the synthetic method check (planted vs recovered)."""
+    c = se.check
+    if c is None:
+        D.note("Method check not run (method_check_customers = 0).", kind="info")
+        return
+    D.note(
+        f"SYNTHETIC data ({fmt_int(c.customers)} simulated customers, seed {c.seed}): a check "
+        "that the method recovers planted effects. None of these numbers describe real customers.",
+        kind="synthetic",
+        title="Synthetic data.",
+    )
+    t = c.table
+    view = pd.DataFrame(
+        {
+            "planted effect": [fmt_money(v, 2) for v in t["planted"]],
+            "recovered": [fmt_money(v, 2) for v in t["estimate"]],
+            "95 % CI": [
+                f"{fmt_money(lo, 2)} to {fmt_money(hi, 2)}"
+                for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)
+            ],  # fmt: skip
+            "planted inside CI": ["yes" if v else "no" for v in t["covered"]],
+        },
+        index=pd.Index(t["tier"], name="tier"),
+    )
+    D.table(view, caption="Method check: planted vs recovered revenue effect per tier (synthetic)")
+    inside = int(t["covered"].sum())
+    D.note(
+        f"The planted effect lies inside the recovered 95 % CI in {inside} of {len(t)} tiers.",
+        kind="synthetic",
+    )

@@ -1,225 +1,21 @@
-"""The one analysis pipeline every CLI command and every report section shares.
-
-``Study`` holds the windows, the transaction log, the calibration-window indicators, the
-configured classification index and its composite, the volume and index tiers and the holdout
-outcomes — each computed once, on first use, from one set of parameters with one set of defaults.
-The CLI commands and the report notebooks build a ``Study`` and read from it; they never wire the
-steps themselves, so a figure printed by ``crmresearch loss`` and the same figure in the
-core-customer-loss report cannot differ.
-
-Data flow: ``data → features → index → tiers`` happen here; the analyses downstream
-(``compare``, ``loss``, ``strategy``) take the study's plain results as input.
-"""
+"""``Study``: features → configured index → composite → tiers → holdout outcomes, each computed
+once, on first use; ``ConfiguredIndex``: a fitted index applied the way it was fitted."""
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import re
 import warnings
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Mapping
+from dataclasses import replace
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-__all__ = [
-    "Source",
-    "StudyParams",
-    "Study",
-    "ConfiguredIndex",
-    "load_source",
-    "file_sha256",
-    "fit_index",
-    "iso_date",
-    "parse_n_factors",
-    "volume_scheme",
-    "CDNOW_WINDOWS",
-]
+from crmresearch.study.params import StudyParams, fit_index, iso_date, volume_scheme
+from crmresearch.study.source import MAX_REJECTED_SHARE, Source, load_source
 
 #: Default windows of the bundled CDNOW log (calibration ≤ 1997-09-30, holdout to 1998-06-30).
 CDNOW_WINDOWS = ("1997-09-30", "1998-06-30")
-
-
-# ---------------------------------------------------------------------------- data source
-
-
-@dataclass
-class Source:
-    """The transaction data a study runs on, with the facts a manifest needs.
-
-    ``path`` is kept for reading only; manager-facing output names the file by ``name`` (its
-    basename) and ``sha256``, never by a path of the machine.
-    """
-
-    name: str
-    log: Any
-    synthetic: Any = None
-    path: str | None = None
-    sha256: str | None = None
-    facts: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def is_synthetic(self) -> bool:
-        return self.synthetic is not None
-
-    @property
-    def is_cdnow(self) -> bool:
-        return self.name.startswith("CDNOW")
-
-
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 of a file's bytes (hex)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def load_source(
-    data: Any,
-    *,
-    columns: Mapping[str, str] | None = None,
-    date_format: str | None = None,
-    n_customers: int = 5000,
-    seed: int = 0,
-    **read_options: Any,
-) -> Source:
-    """Load ``data``: ``"cdnow"`` (bundled real log), ``"synthetic"``, a file path, or a
-    ``TransactionLog`` already read. ``read_options`` (``sep``, ``encoding``, ``sheet`` …) go to
-    :func:`crmresearch.data.read_transactions`."""
-    from crmresearch import data as crm_data
-    from crmresearch import datasets
-
-    if isinstance(data, crm_data.TransactionLog):
-        path = getattr(data, "source", None)
-        name = Path(str(path)).name if path else "transaction log"
-        src = Source(name, data, path=str(path) if path else None)
-    elif data == "cdnow":
-        log = datasets.load_cdnow()
-        path = getattr(log, "source", None)
-        src = Source("CDNOW master log (bundled)", log, path=str(path) if path else None)
-    elif data == "synthetic":
-        syn = datasets.make_crm_data(n_customers=n_customers, seed=seed)
-        src = Source(
-            f"synthetic CRM data (n={n_customers:,}, seed={seed})", syn.transactions, synthetic=syn
-        )
-    else:
-        options = {k: v for k, v in read_options.items() if v not in (None, "")}
-        log = crm_data.read_transactions(
-            data, columns=dict(columns) if columns else None, date_format=date_format or None,
-            **options,
-        )  # fmt: skip
-        src = Source(Path(str(data)).name, log, path=str(data))
-    if src.path and Path(src.path).is_file():
-        src.sha256 = file_sha256(src.path)
-    frame = src.log.frame
-    src.facts = {
-        "data_source": src.name,
-        "data_file": Path(src.path).name if src.path else None,
-        "data_sha256": src.sha256,
-        "rows_read": int(src.log.n_read),
-        "rows_accepted": int(src.log.n_accepted),
-        "rows_rejected": int(src.log.n_rejected),
-        "customers": int(frame["customer_id"].nunique()),
-        "first_date": str(frame["date"].min().date()),
-        "last_date": str(frame["date"].max().date()),
-    }
-    return src
-
-
-# ---------------------------------------------------------------------------- parameters
-
-
-def parse_n_factors(value: Any) -> Any:
-    """Parameter text → ``ClassificationIndex(n_factors=...)``: "parallel", "kaiser", 3, 0.8."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return value
-    text = str(value).strip()
-    if text in ("parallel", "kaiser"):
-        return text
-    try:
-        number = float(text)
-    except ValueError:
-        raise ValueError(
-            f"n_factors = {value!r}: use 'parallel', 'kaiser', a whole number or a share in (0, 1)"
-        ) from None
-    return int(number) if number.is_integer() and number >= 1 else number
-
-
-def volume_scheme(values: pd.Series, scheme: str, shares: Sequence[float]) -> pd.Series:
-    """The firm's tiering rule applied to ``values``: ABC by customer shares or Pareto."""
-    from crmresearch import tiers
-
-    if scheme == "abc":
-        return tiers.abc(values, shares=tuple(shares))
-    if scheme == "pareto":
-        return tiers.pareto(values, cum=tuple(shares))
-    raise ValueError(f"tier_scheme {scheme!r}: use 'abc' or 'pareto'")
-
-
-@dataclass(frozen=True)
-class StudyParams:
-    """The parameters of a study, with the one set of defaults the CLI and the reports share.
-
-    Empty strings mean "not given" (papermill parameters cannot be ``None`` safely): the windows
-    then default to the data set's own (CDNOW: calibration to 1997-09-30, holdout to 1998-06-30).
-    """
-
-    calibration_start: str = ""
-    calibration_end: str = ""
-    holdout_start: str = ""
-    holdout_end: str = ""
-    index_config: str = "ecommerce"
-    method: str = "pc"
-    rotation: str = "varimax"
-    n_factors: Any = "parallel"
-    score_method: str = "regression"
-    tier_scheme: str = "abc"
-    tier_shares: tuple = (0.05, 0.15, 0.80)
-    seed: int = 0
-    language: str = "en"
-    # Index options the reports leave at their defaults and the CLI exposes (`crmresearch index`).
-    weights: str = "rotated"
-    missing: str | None = None
-    varimax: str = "r"
-    # Indicators to compute (None = every indicator the log allows).
-    indicators: tuple | None = None
-
-    @classmethod
-    def from_mapping(cls, params: Mapping[str, Any]) -> StudyParams:
-        """The study's parameters out of a report's or command's parameter dict (others ignored)."""
-        names = {f.name for f in fields(cls)}
-        given = {k: v for k, v in params.items() if k in names and v is not None}
-        if "tier_shares" in given:
-            given["tier_shares"] = tuple(float(s) for s in given["tier_shares"])
-        if given.get("indicators") is not None:
-            given["indicators"] = tuple(given["indicators"])
-        return cls(**given)
-
-
-def fit_index(matrix: pd.DataFrame, params: StudyParams | None = None):
-    """Fit the classification index on ``matrix`` (the index system's output) with the study's
-    index parameters: the one place a CLI command or a report constructs and fits an index."""
-    from crmresearch.index import ClassificationIndex
-
-    p = params or StudyParams()
-    return ClassificationIndex(
-        n_factors=parse_n_factors(p.n_factors),
-        method=p.method,
-        rotation=None if p.rotation in ("none", "", None) else p.rotation,
-        score_method=p.score_method,
-        weights=p.weights,
-        missing=p.missing,
-        seed=p.seed,
-        varimax=p.varimax,
-    ).fit(matrix)
-
-
-# ---------------------------------------------------------------------------- configured index
 
 
 class ConfiguredIndex:
@@ -260,9 +56,6 @@ class ConfiguredIndex:
         return self.index.composite(self.prepare(features), scale=self.scale)
 
 
-# ---------------------------------------------------------------------------- the study
-
-
 def _window_defaults(source: Source) -> tuple[str, str]:
     if source.is_synthetic:
         t = source.synthetic.truth
@@ -270,33 +63,6 @@ def _window_defaults(source: Source) -> tuple[str, str]:
     if source.is_cdnow:
         return CDNOW_WINDOWS
     return ("", "")
-
-
-_ISO_DATE = re.compile(r"^(\d{4})-?(\d{2})-?(\d{2})$")
-
-
-def iso_date(value: Any, name: str) -> str:
-    """An ISO 8601 calendar date parameter (YYYY-MM-DD, or the basic form YYYYMMDD) as
-    ``"YYYY-MM-DD"``. Ambiguous forms (05.01.2024, 1/5/24) are refused: they are read as
-    January 5 in one country and May 1 in another. ``name`` (e.g. ``--end``) is in the message."""
-    from crmresearch.errors import DataError
-
-    text = f"{value:%Y-%m-%d}" if isinstance(value, (pd.Timestamp, dt.date)) else str(value).strip()
-    match = _ISO_DATE.match(text)
-    if match and (text.count("-") in (0, 2)):
-        try:
-            day = dt.date(*(int(g) for g in match.groups()))
-        except ValueError:
-            match = None
-    if not match or text.count("-") not in (0, 2):
-        raise DataError(
-            f"{name} = {text!r}: give the date as YYYY-MM-DD, e.g. 2024-06-30 (forms like "
-            "05.01.2024 or 1/5/24 are ambiguous and refused)"
-        ) from None
-    return f"{day:%Y-%m-%d}"
-
-
-_iso = iso_date  # the name used before iso_date was public
 
 
 class Study:
@@ -331,11 +97,17 @@ class Study:
         index=None,
         features: pd.DataFrame | None = None,
         require_holdout: bool = True,
+        customers: Any = None,
+        spark: Any = None,
     ):
         self.source = source
         self.params = params or StudyParams()
         self._given_index = index
+        self._customers = customers
+        self.spark = spark
         self.index_warnings: list[str] = []
+        if self.params.engine not in ("duckdb", "spark"):
+            raise ValueError(f"engine = {self.params.engine!r}: use 'duckdb' or 'spark'")
         if features is not None:
             self.__dict__["features"] = features  # the cached_property's slot
         p = self.params
@@ -400,15 +172,26 @@ class Study:
         read_options: Mapping[str, Any] | None = None,
         index=None,
         require_holdout: bool = True,
+        max_rejected_share: float | None = MAX_REJECTED_SHARE,
+        customers: Any = None,
+        spark: Any = None,
         **params: Any,
     ) -> Study:
-        """Load ``data`` and set up the study; ``params`` are :class:`StudyParams` fields."""
+        """Load ``data`` and set up the study; ``params`` are :class:`StudyParams` fields.
+
+        ``customers``: a customer attribute file (or ``CustomerTable``) read with
+        :func:`crmresearch.data.read_customers`; ``spark``: a SparkSession for ``engine="spark"``.
+        """
         study_params = StudyParams.from_mapping(params)
         source = load_source(
             data, columns=columns, date_format=date_format, n_customers=n_customers,
-            seed=study_params.seed, **dict(read_options or {}),
+            seed=study_params.seed, max_rejected_share=max_rejected_share,
+            **dict(read_options or {}),
         )  # fmt: skip
-        return cls(source, study_params, index=index, require_holdout=require_holdout)
+        return cls(
+            source, study_params, index=index, require_holdout=require_holdout,
+            customers=customers, spark=spark,
+        )  # fmt: skip
 
     @classmethod
     def from_features(
@@ -422,7 +205,10 @@ class Study:
     def with_params(self, **changes: Any) -> Study:
         """A new study on the same source with some parameters changed (nothing recomputed
         that the change does not touch is shared: the new study starts empty)."""
-        return Study(self.source, replace(self.params, **changes), index=self._given_index)
+        return Study(
+            self.source, replace(self.params, **changes), index=self._given_index,
+            customers=self._customers, spark=self.spark,
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ shared facts
 
@@ -463,8 +249,40 @@ class Study:
 
         indicators = list(self.params.indicators) if self.params.indicators else None
         return customer_features(
-            self.log, start=self.calibration_start, end=self.calibration_end, indicators=indicators
-        )
+            self.log, start=self.calibration_start, end=self.calibration_end,
+            indicators=indicators, **self._engine_options(),
+        )  # fmt: skip
+
+    def _engine_options(self) -> dict[str, Any]:
+        # The default engine is not named, so that engines without the option keep working.
+        if self.params.engine == "duckdb":
+            return {}
+        return {"engine": self.params.engine, "spark": self.spark}
+
+    @cached_property
+    def customers(self):
+        """The customer attribute table (:class:`~crmresearch.data.CustomerTable`) or None."""
+        given = self._customers
+        if given is None or hasattr(given, "field_types"):
+            return given
+        from crmresearch.data import read_customers
+
+        return read_customers(given)
+
+    @cached_property
+    def static_attributes(self) -> pd.DataFrame:
+        """The customers' static attributes (region, industry, store type …), one row per
+        calibration customer (empty where a customer has no row in the attribute file)."""
+        table = self.customers
+        if table is None:
+            return pd.DataFrame(index=self.features.index)
+        static = [c for c, kind in table.field_types.items() if kind == "static"]
+        frame = table.frame
+        if "customer_id" in frame.columns:
+            frame = frame.set_index("customer_id")
+        frame.index = frame.index.astype("str")
+        static = [c for c in static if c in frame.columns and c != "customer_id"]
+        return frame[static].reindex(self.features.index)
 
     @cached_property
     def configured_index(self) -> ConfiguredIndex:
@@ -541,8 +359,9 @@ class Study:
         if not self.holdout_end:
             raise ValueError("give holdout_end (YYYY-MM-DD) for the holdout outcomes")
         return holdout_outcomes(
-            self.log, start=self.holdout_start, end=self.holdout_end, customers=self.features.index
-        )
+            self.log, start=self.holdout_start, end=self.holdout_end,
+            customers=self.features.index, **self._engine_options(),
+        )  # fmt: skip
 
     def windows(self) -> dict[str, dict[str, str]]:
         """The two windows as plain data (for JSON outputs and manifests)."""

@@ -1,0 +1,132 @@
+"""Maximum-likelihood machinery shared by the CLV models: fit on log parameters with scipy,
+standard errors from the observed information, a plain-text summary."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from crmresearch._format import fmt_int, fmt_num
+
+__all__ = ["MLEModel"]
+
+
+def _hessian(f, x: np.ndarray, step: float = 1e-4) -> np.ndarray:
+    """Central-difference Hessian of a scalar function (on log parameters: ``step`` is relative)."""
+    k = len(x)
+    h = np.empty((k, k))
+    for i in range(k):
+        for j in range(i, k):
+            e_i, e_j = np.eye(k)[i] * step, np.eye(k)[j] * step
+            h[i, j] = h[j, i] = (
+                f(x + e_i + e_j) - f(x + e_i - e_j) - f(x - e_i + e_j) + f(x - e_i - e_j)
+            ) / (4 * step * step)
+    return h
+
+
+class MLEModel(BaseEstimator):
+    """Base of the CLV models: subclasses define ``param_names``, ``_neg_log_likelihood``.
+
+    Parameters
+    ----------
+    tol : float
+        Convergence tolerance of the optimiser (gradient norm on the log parameters).
+    max_iter : int
+        Iteration limit of each optimiser pass.
+
+    Attributes
+    ----------
+    params_ : Series (parameter estimates), se_ : Series (asymptotic standard errors),
+    log_likelihood_ : float, n_customers_ : int, converged_ : bool, message_ : str.
+    """
+
+    param_names: tuple[str, ...] = ()
+    title = "model"
+
+    def __init__(self, tol: float = 1e-10, max_iter: int = 10_000):
+        self.tol = tol
+        self.max_iter = max_iter
+
+    def _neg_log_likelihood(self, log_params: np.ndarray, *data) -> float:  # pragma: no cover
+        raise NotImplementedError
+
+    def _starts(self, *data) -> list[np.ndarray]:
+        """Starting log parameters; the best optimum over all starts is kept."""
+        return [np.zeros(len(self.param_names))]  # every parameter = 1
+
+    def _maximize(self, *data) -> None:
+        def f(z):
+            value = self._neg_log_likelihood(z, *data)
+            return value if np.isfinite(value) else 1e300
+
+        best, res = None, None
+        for start in self._starts(*data):
+            # Nelder-Mead finds the basin; BFGS then converges tightly in it
+            rough = minimize(f, start, method="Nelder-Mead",
+                             options={"maxiter": self.max_iter, "xatol": 1e-8, "fatol": 1e-10})  # fmt: skip
+            tight = minimize(
+                f, rough.x, method="BFGS", options={"gtol": self.tol, "maxiter": self.max_iter}
+            )
+            for candidate in (tight, rough):
+                if best is None or candidate.fun < best.fun:
+                    best, res = candidate, tight
+        self.params_ = pd.Series(np.exp(best.x), index=list(self.param_names), name="estimate")
+        self.log_likelihood_ = float(-best.fun)
+        # BFGS "precision loss" at a gradient already ~1e-6 is convergence for our purpose
+        grad = np.array(
+            [(f(best.x + d) - f(best.x - d)) / 2e-6 for d in np.eye(len(best.x)) * 1e-6]
+        )
+        self.converged_ = bool(res.success or np.abs(grad).max() < 1e-3)
+        self.message_ = str(res.message)
+        try:
+            cov = np.linalg.inv(_hessian(f, best.x))
+            se_log = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
+        except np.linalg.LinAlgError:
+            se_log = np.full(len(best.x), np.nan)
+        self._se_log = pd.Series(se_log, index=self.params_.index)
+        # delta method: se(θ) = θ · se(log θ)
+        self.se_ = (self.params_ * self._se_log).rename("se")
+
+    def _check_fitted(self) -> None:
+        check_is_fitted(self, "params_", msg="this %(name)s is not fitted yet; call fit(...) first")
+
+    def confidence_intervals(self, level: float = 0.95) -> pd.DataFrame:
+        """Wald intervals on the log scale, back-transformed: ``θ · exp(± z · se(log θ))``."""
+        from scipy.stats import norm
+
+        self._check_fitted()
+        z = norm.ppf(0.5 + level / 2)
+        return pd.DataFrame(
+            {
+                "estimate": self.params_,
+                "se": self.se_,
+                "ci_low": self.params_ * np.exp(-z * self._se_log),
+                "ci_high": self.params_ * np.exp(z * self._se_log),
+            }
+        )
+
+    def _extra_lines(self) -> list[str]:
+        return []
+
+    def summary(self) -> str:
+        """Estimates with standard errors and 95 % intervals, log-likelihood, customers."""
+        self._check_fitted()
+        table = self.confidence_intervals()
+        width = max(len(n) for n in table.index)
+        lines = [
+            self.title,
+            "=" * len(self.title),
+            f"customers: {fmt_int(self.n_customers_)}   log-likelihood: "
+            f"{fmt_num(self.log_likelihood_, 2)}   converged: {'yes' if self.converged_ else 'no'}",
+            "",
+            f"{'':{width}}  {'estimate':>10} {'se':>10} {'95% CI':>22}",
+        ]
+        for name, row in table.iterrows():
+            ci = f"[{fmt_num(row['ci_low'], 4)}, {fmt_num(row['ci_high'], 4)}]"
+            lines.append(
+                f"{name:{width}}  {fmt_num(row['estimate'], 4):>10} {fmt_num(row['se'], 4):>10} {ci:>22}"
+            )
+        return "\n".join(lines + self._extra_lines())

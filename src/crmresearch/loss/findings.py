@@ -1,0 +1,175 @@
+"""Finding sentences built from the estimates they state (direction, size, CI excluding 0).
+
+No sentence is written in advance: each one is chosen by the sign of its estimate and by
+whether its confidence interval excludes 0, so a neglected core that churns *less* is reported
+as churning less, and an interval covering 0 is reported as "no clear difference".
+"""
+
+from __future__ import annotations
+
+import math
+
+from crmresearch._format import fmt_int, fmt_money, fmt_pct, p_text, signed
+
+__all__ = ["core_loss_findings", "difference_sentence", "ci_excludes_zero"]
+
+_NAMES = {
+    "served_core": "served core customers",
+    "neglected_core": "neglected core customers",
+    "over_served": "over-served customers",
+    "other": "other customers",
+}
+
+
+def ci_excludes_zero(ci) -> bool:
+    """True when both ends of ``ci`` are finite and on the same side of 0."""
+    lo, hi = ci
+    return bool(math.isfinite(lo) and math.isfinite(hi) and (lo > 0 or hi < 0))
+
+
+def _pts(x: float) -> str:
+    return f"{signed(100 * x, 1)} points"
+
+
+def difference_sentence(subject: str, reference: str, p1: float, p0: float, rd: float, ci,
+                        p: float, level: int = 95, what: str = "churned") -> str:  # fmt: skip
+    """One sentence comparing two churn rates, following the sign and the CI of ``rd``."""
+    if not (math.isfinite(p1) and math.isfinite(p0)):
+        empty = subject if not math.isfinite(p1) else reference
+        return f"No comparison of {subject} with {reference} is possible: there are no {empty}."
+    rates = f"{fmt_pct(p1)} vs {fmt_pct(p0)}"
+    lo, hi = ci
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return (
+            f"{subject.capitalize()} and {reference} {what} at {rates}; with every customer in both "
+            "groups alike there is no sampling interval for the difference."
+        )
+    interval = f"{level} % CI {_pts(lo)} to {_pts(hi)}; {p_text(p)}"
+    if ci_excludes_zero(ci):
+        direction = "more" if rd > 0 else "less"
+        return (
+            f"{subject.capitalize()} {what} {direction} often than {reference}: {rates}, a "
+            f"difference of {_pts(rd)} ({interval}); the interval excludes 0."
+        )
+    return (
+        f"{subject.capitalize()} and {reference} did not churn clearly differently: {rates}, a "
+        f"difference of {_pts(rd)} ({interval}); the interval includes 0, so the data do not "
+        "establish a direction."
+    )
+
+
+def _sizes(r) -> list[str]:
+    g = r.groups["customers"]
+    tops = ", ".join(r.top_volume_tiers)
+    out = [
+        f"The core is the top {fmt_int(r.core_customers)} customers by the classification index "
+        f"({fmt_pct(r.core_share)} of {fmt_int(r.n)}); volume tier(s) {tops} hold "
+        f"{fmt_int(r.top_volume_customers)}. {fmt_int(g['neglected_core'])} core customers "
+        f"({fmt_pct(r.neglected_share)} of the core) are outside tier(s) {tops} (neglected core); "
+        f"{fmt_int(g['over_served'])} tier-{tops} customers are outside the core (over-served)."
+    ]
+    if r.core_share_requested is None:
+        out.append(
+            f"The core has the size of tier(s) {tops}, so the neglected share is not forced by the "
+            "sizes of the two groups."
+        )
+    elif r.minimum_by_construction > 0:
+        excess = r.neglected_share - r.minimum_by_construction
+        out.append(
+            f"With a core of {fmt_pct(r.core_share, 0)} and tier(s) {tops} of "
+            f"{fmt_pct(r.top_volume_customers / r.n)}, at least "
+            f"{fmt_pct(r.minimum_by_construction)} of the core must lie outside tier(s) {tops} by "
+            f"construction; the observed share exceeds this minimum by {_pts(excess)}."
+        )
+    return out
+
+
+def _comparison_sentences(r) -> list[str]:
+    level = int(round(100 * (1 - r.alpha)))
+    out = []
+    for _name, row in r.comparisons.iterrows():
+        out.append(
+            difference_sentence(
+                _NAMES[row["group"]], _NAMES[row["reference"]], row["churn_group"],
+                row["churn_reference"], row["risk_difference"], (row["ci_low"], row["ci_high"]),
+                row["p_value"], level,
+            )  # fmt: skip
+        )
+    return out
+
+
+def _adjustment_sentences(r) -> list[str]:
+    adj, c = r.adjustment, r.comparison
+    level = int(round(100 * (1 - r.alpha)))
+    out = []
+    ov = adj.overlap["share_in_other_range"]
+    or_, ci, p = (c["odds_ratio_adjusted"], c["odds_ratio_adjusted_ci"],
+                  c["odds_ratio_adjusted_p_value"])  # fmt: skip
+    or_text = (
+        f"odds ratio {or_:.2f} ({level} % CI {ci[0]:.2f} to {ci[1]:.2f}; {p_text(p)})"
+        if math.isfinite(or_)
+        else "odds ratio not estimable"
+    )
+    if adj.extrapolation:
+        out.append(
+            "Neglected and served core customers hardly overlap in calibration spend "
+            f"({fmt_pct(ov.get('neglected_core', float('nan')))} of the neglected and "
+            f"{fmt_pct(ov.get('served_core', float('nan')))} of the served core lie in the other "
+            f"group's spend range), so the spend-adjusted {or_text} extrapolates a spend curve "
+            "beyond the data and is no evidence about customers of equal spend."
+        )
+    elif math.isfinite(or_):
+        if ci_excludes_zero((math.log(ci[0]), math.log(ci[1]))):
+            word = "higher" if or_ > 1 else "lower"
+            out.append(f"At equal calibration spend (spline adjustment) the neglected core has "
+                       f"{word} odds of churning: {or_text}.")  # fmt: skip
+        else:
+            out.append(f"At equal calibration spend (spline adjustment) the churn odds do not "
+                       f"differ clearly: {or_text}; the interval includes 1.")  # fmt: skip
+    b = adj.band
+    if b.get("n_neglected", 0) and b.get("n_served", 0):
+        sentence = difference_sentence(
+            "neglected core customers", "served core customers", b["churn_neglected"],
+            b["churn_served"], b["risk_difference"], b["risk_difference_ci"],
+            b["risk_difference_p"], level,
+        )  # fmt: skip
+        out.append(
+            f"Near the volume cut (calibration spend {fmt_money(b['low'])} to "
+            f"{fmt_money(b['high'])}; {fmt_int(b['n_neglected'])} neglected, "
+            f"{fmt_int(b['n_served'])} served core customers): " + sentence[0].lower() + sentence[1:]
+        )
+    elif math.isfinite(b.get("cut", float("nan"))):
+        out.append(
+            "Near the volume cut there are not customers of both groups "
+            f"({fmt_int(b.get('n_neglected', 0))} neglected, {fmt_int(b.get('n_served', 0))} served "
+            "core), so no local comparison at equal spend is possible."
+        )
+    return out
+
+
+def _revenue_sentences(r) -> list[str]:
+    g = r.groups
+    if g.loc["neglected_core", "customers"] == 0:
+        return []
+    per = "" if r.run_rate == 1 else f" (x {r.run_rate:g})"
+    return [
+        f"Revenue at risk in the neglected core: {fmt_money(g.loc['neglected_core', 'revenue_at_risk'])}"
+        f"{per}, the calibration revenue of its {fmt_int(g.loc['neglected_core', 'churned'])} "
+        "customers with no holdout purchase - an exposure estimate, not money already lost; the "
+        f"neglected core brought {fmt_money(g.loc['neglected_core', 'revenue_after'])} in the "
+        "holdout."
+    ]
+
+
+def core_loss_findings(result, language: str = "en") -> list[str]:
+    """Finding sentences of a :class:`~crmresearch.loss.CoreLossResult`, in reading order:
+    cell sizes (and what the construction forces), the three churn comparisons, the honest
+    spend adjustment, revenue at risk. Every number comes from ``result``."""
+    if language != "en":
+        raise ValueError(f"findings: language {language!r} not available; use 'en'")
+    return [
+        *_sizes(result),
+        *_comparison_sentences(result),
+        *_adjustment_sentences(result),
+        *_revenue_sentences(result),
+    ]

@@ -1,0 +1,202 @@
+"""Tables of the potential core-customer loss report, built from the library results."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from crmresearch._format import fmt_num, fmt_pct, signed
+from crmresearch.reports.labels import money as fmt_money  # the report's currency
+
+__all__ = [
+    "GROUP_NAMES",
+    "points",
+    "group_table",
+    "effect_table",
+    "neglected_list",
+    "overlap_table",
+    "sensitivity_table",
+    "rising_table",
+    "validity_table",
+    "out_of_time_table",
+]
+
+GROUP_NAMES = {
+    "served_core": "served core",
+    "neglected_core": "neglected core",
+    "over_served": "over-served",
+    "other": "other customers",
+}
+
+
+
+def group_table(result) -> pd.DataFrame:
+    """The four cells: customers, churn (with its Wilson CI), revenue before, after, at risk."""
+    g = result.groups
+    out = pd.DataFrame(
+        {
+            "customers": g["customers"].astype("int64"),
+            "share": g["share"],
+            "churn rate": g["churn_rate"],
+            "churn 95 % CI": [
+                f"{fmt_pct(lo)} – {fmt_pct(hi)}"
+                for lo, hi in zip(g["churn_ci_low"], g["churn_ci_high"], strict=True)
+            ],
+            "revenue before": g["revenue_before"],
+            "revenue after": g["revenue_after"],
+            "revenue at risk": g["revenue_at_risk"],
+        }
+    )
+    out.index = pd.Index([GROUP_NAMES.get(i, i) for i in g.index], name="group")
+    return out
+
+
+def points(x) -> str:
+    """A share difference in percentage points: ``+1.8 pts``."""
+    return f"{signed(100 * x)} pts"
+
+
+def effect_table(result) -> pd.DataFrame:
+    """Each comparison's churn difference with the CI and p-value of one Wald test, plus the
+    spend-adjusted odds ratios (linear and spline) with their Wald CI and p."""
+    rows = []
+    for _name, r in result.comparisons.iterrows():
+        rows.append({
+            "comparison": f"{GROUP_NAMES[r['group']]} − {GROUP_NAMES[r['reference']]}",
+            "churn": f"{fmt_pct(r['churn_group'])} vs {fmt_pct(r['churn_reference'])}",
+            "estimate": points(r["risk_difference"]),
+            "95 % CI": f"{signed(100 * r['ci_low'])} to {signed(100 * r['ci_high'])} pts",
+            "p-value": r["p_value"],
+            "test": "Wald z (difference of churn rates)",
+        })  # fmt: skip
+    c = result.comparison
+    for key, label, test in (
+        ("odds_ratio", "odds ratio, linear log spend",
+         f"logistic regression on the core (n = {c['logit_n']:,}), Wald"),
+        ("odds_ratio_adjusted", "odds ratio, spline of log spend",
+         f"logistic regression with a natural spline (df {result.adjustment.spline['df']}), Wald"),
+    ):  # fmt: skip
+        lo, hi = c[key + "_ci"]
+        rows.append({
+            "comparison": f"neglected core vs served core: {label}",
+            "churn": "",
+            "estimate": fmt_num(c[key], 2),
+            "95 % CI": f"{fmt_num(lo, 2)} to {fmt_num(hi, 2)}",
+            "p-value": c[key + "_p_value"],
+            "test": test + (" (extrapolation)" if result.adjustment.extrapolation else ""),
+        })  # fmt: skip
+    return pd.DataFrame(rows).set_index("comparison")
+
+
+def neglected_list(result, rows: int = 15) -> pd.DataFrame:
+    """A preview of the neglected-core list: the first ``rows`` by index rank, without the
+    index itself; revenue in bands when the ids are pseudonymized."""
+    from crmresearch import loss
+
+    nl = result.neglected.head(rows)
+    out = pd.DataFrame({"volume tier": nl["volume_tier"]}, index=nl.index)
+    if result.pseudonymized:
+        out["revenue before"] = loss.revenue_band(nl["revenue_before"]).to_numpy()
+        out["revenue after"] = loss.revenue_band(nl["revenue_after"]).to_numpy()
+    else:
+        out["revenue before"] = nl["revenue_before"]
+        out["revenue after"] = nl["revenue_after"]
+    out["bought in holdout"] = (~nl["churned"].astype(bool)).map({True: "yes", False: "no"})
+    return out
+
+
+def overlap_table(result) -> pd.DataFrame:
+    """Calibration spend of neglected vs served core: quantiles and common support."""
+    ov = result.adjustment.overlap.copy()
+    ov.index = [GROUP_NAMES.get(i, i) for i in ov.index]
+    ov.index.name = "group"
+    return ov.rename(columns={"share_in_other_range": "in the other group's range"})
+
+
+def sensitivity_table(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per core share: sizes, what the construction forces, the churn difference."""
+    return pd.DataFrame(
+        {
+            "core customers": table["core_customers"].astype("int64").to_numpy(),
+            "neglected share": table["neglected_share"].to_numpy(),
+            "minimum by construction": table["minimum_by_construction"].to_numpy(),
+            "churn neglected vs served": [
+                f"{fmt_pct(a)} vs {fmt_pct(b)}"
+                for a, b in zip(table["churn_neglected"], table["churn_served"], strict=True)
+            ],
+            "difference (95 % CI)": [
+                f"{points(d)} ({signed(100 * lo)} to {signed(100 * hi)})"
+                for d, lo, hi in zip(table["risk_difference"], table["ci_low"], table["ci_high"],
+                                     strict=True)  # fmt: skip
+            ],
+            "p-value": table["p_value"].to_numpy(),
+            "odds ratio, spline-adjusted": table["odds_ratio_adjusted"].to_numpy(),
+        },
+        index=pd.Index(
+            [f"{fmt_pct(s)}" + (" (size of top tier)" if e else "")
+             for s, e in zip(table["core_share"], table["equal_size"], strict=True)],
+            name="core share",
+        ),  # fmt: skip
+    )
+
+
+
+def rising_table(rising) -> pd.DataFrame:
+    t = rising.table
+    return pd.DataFrame(
+        {
+            "rising stars": t["n_rising"].astype("int64"),
+            "peers": t["n_peers"].astype("int64"),
+            "churn rising vs peers": [f"{fmt_pct(a)} vs {fmt_pct(b)}" for a, b in
+                                      zip(t["churn_rising"], t["churn_peers"], strict=True)],
+            "difference (95 % CI)": [f"{points(d)} ({signed(100 * lo)} to {signed(100 * hi)})"
+                                     for d, lo, hi in zip(t["risk_difference"], t["ci_low"],
+                                                          t["ci_high"], strict=True)],
+            "p-value": t["p_value"],
+            "holdout revenue rising vs peers": [
+                f"{fmt_money(a)} vs {fmt_money(b)}"
+                for a, b in zip(t["revenue_rising"], t["revenue_peers"], strict=True)],
+            "revenue difference (95 % CI)": [
+                f"{fmt_money(d)} ({fmt_money(lo)} to {fmt_money(hi)})"
+                for d, lo, hi in zip(t["revenue_difference"], t["revenue_ci_low"],
+                                     t["revenue_ci_high"], strict=True)],
+        },
+        index=pd.Index([str(i) for i in t.index], name="index tier"),
+    )  # fmt: skip
+
+
+
+def validity_table(validity) -> pd.DataFrame:
+    """Each scheme's same-size top tier: precision, value capture, churn with bootstrap CIs,
+    and the paired-bootstrap difference to the index."""
+    t, d = validity.table, validity.differences
+    rows = {}
+    for s, r in t.iterrows():
+        row = {"customers in top tier": int(r["k"])}
+        for m, label in (("precision", "precision"), ("value_capture", "value capture"),
+                         ("churn", "holdout churn")):  # fmt: skip
+            row[label] = f"{fmt_pct(r[m])} ({fmt_pct(r[m + '_low'])} – {fmt_pct(r[m + '_high'])})"
+            if s in d.index:
+                dr = d.loc[s]
+                row[f"{label} − index"] = (
+                    f"{points(dr[f'diff_{m}'])} ({signed(100 * dr[f'diff_{m}_low'])} to "
+                    f"{signed(100 * dr[f'diff_{m}_high'])})"
+                )
+            else:
+                row[f"{label} − index"] = "reference"
+        rows[r["label"]] = row
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = "scheme (same-size top tier)"
+    return out
+
+
+def out_of_time_table(validity) -> pd.DataFrame | None:
+    if validity.spread is None:
+        return None
+    sp = validity.spread.reset_index()
+    sp = sp[sp["metric"] == "value_capture"].set_index("scheme")
+    return pd.DataFrame(
+        {"windows": sp["windows"].astype("int64"), "mean": sp["mean"], "sd": sp["std"],
+         "min": sp["min"], "max": sp["max"]}
+    )  # fmt: skip
+
+

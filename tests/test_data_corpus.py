@@ -146,3 +146,27 @@ def test_chinese_customer_attributes_are_tagged_like_english_ones(tmp_path):
     }
     assert table.frame["注册日期"].dt.strftime("%Y-%m-%d").tolist() == ["2020-03-01", "2019-07-15"]
     assert table.frame["消费金额"].sum() == 2000
+
+
+def test_xlsx_title_rows_above_the_header_are_not_data(tmp_path):
+    """Chinese exports often start with a title line and an export date above the table."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "明细"
+    ws["A1"] = "2024年1月销售明细"
+    ws["A2"] = "导出时间：2024-02-01"
+    ws.append([])
+    ws.append(["客户编号", "日期", "金额"])  # row 4
+    ws.append(["K1", "2024/1/3", "1,000.00"])
+    ws.append(["K2", "2024/1/4", "(200)"])
+    ws.append(["合计", None, "800.00"])  # row 7
+    wb.save(tmp_path / "titled.xlsx")
+    log = read_transactions(
+        tmp_path / "titled.xlsx",
+        columns={"客户编号": "customer_id", "日期": "date", "金额": "amount"},
+    )
+    assert (log.n_read, log.n_accepted, log.n_rejected) == (3, 2, 1)
+    assert reasons(log) == {7: "summary row"}
+    assert log.summary().total_amount == 800

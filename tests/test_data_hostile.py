@@ -301,3 +301,85 @@ def test_every_error_names_the_file(tmp_path, content):
     with pytest.raises(DataError) as err:
         read_transactions(path, sep="," if b";" in content else None)
     assert "named_file.csv" in str(err.value)
+
+
+def test_customer_dates_out_of_range_are_named_as_such(tmp_path):
+    from crmresearch.data import read_customers
+
+    text = "customer_id,signup_date\na,2020-01-01\nb,1850-01-01\nc,someday\n"
+    table = read_customers(write(tmp_path, "c.csv", text))
+    assert dict(zip(table.rejected["row"], table.rejected["reason"], strict=True)) == {
+        2: "signup_date out of range",
+        3: "unparseable signup_date",
+    }
+    assert table.n_accepted + table.n_rejected == table.n_read == 3
+
+
+@pytest.mark.parametrize(
+    "text, codec",
+    [("Müller,2024-01-01,1\nStraße Café,2024-01-02,2\nNiño,2024-01-03,3\n", "cp1252"),
+     ("张三,2024-01-01,1\n李四,2024-01-02,2\n王五,2024-01-03,3\n", "gb18030"),
+     ("陳大文,2024-01-01,1\n林小明,2024-01-02,2\n黃志強,2024-01-03,3\n", "big5")],
+)  # fmt: skip
+def test_short_files_are_not_mistaken_for_another_script(tmp_path, text, codec):
+    """A generic detector calls short GBK text Korean and short Big5 text GBK; the reader must
+    not (the decoded ids are compared with the originals)."""
+    path = write(tmp_path, "s.csv", "customer_id,date,amount\n" + text, encoding=codec)
+    log = read_transactions(path)
+    assert log.encoding == codec
+    assert log.frame["customer_id"].tolist() == [r.split(",")[0] for r in text.splitlines()]
+
+
+def test_xlsx_renamed_to_csv_is_read_as_a_workbook(tmp_path):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.append(["customer_id", "date", "amount"])
+    wb.active.append(["a", "2024-01-01", 5])
+    wb.save(tmp_path / "really.csv")
+    log = read_transactions(tmp_path / "really.csv")
+    assert log.sheet == "Sheet" and log.summary().total_amount == 5
+    assert log.rejected.empty and log.n_read == 1
+
+
+def test_cyrillic_cp1251_is_not_forced_to_western(tmp_path):
+    text = (
+        "customer_id,date,amount\nИванов,2024-01-01,1\nПетров,2024-01-02,2\nСидоров,2024-01-03,3\n"
+    )
+    log = read_transactions(write(tmp_path, "ru.csv", text, encoding="cp1251"))
+    assert log.frame["customer_id"].tolist() == ["Иванов", "Петров", "Сидоров"]
+
+
+def test_parameter_dates_are_iso_only():
+    """Issue 12 item 4: `--end 05.01.2024` was silently read as 2024-05-01."""
+    import datetime as dt
+
+    from crmresearch.data import parse_iso_date
+
+    assert parse_iso_date("2024-01-05", "--end") == pd.Timestamp("2024-01-05")
+    assert parse_iso_date(dt.date(2024, 1, 5)) == pd.Timestamp("2024-01-05")
+    for text in ("05.01.2024", "01/05/2024", "5 Jan 2024"):
+        msg = str(pytest.raises(DataError, parse_iso_date, text, "--end").value)
+        assert "--end" in msg and "YYYY-MM-DD" in msg and text in msg
+    msg = str(pytest.raises(DataError, parse_iso_date, "2024/1/5", "holdout_end").value)
+    assert "write 2024-01-05" in msg
+    msg = str(pytest.raises(DataError, parse_iso_date, "2024-02-30", "start").value)
+    assert "not a calendar date" in msg
+
+
+@pytest.mark.parametrize("cut", [1, 700, 1500, 3000])
+def test_line_scan_is_exact_across_chunk_and_window_boundaries(tmp_path, cut, monkeypatch):
+    """The fast probe must agree with an exact count wherever the long line falls."""
+    from crmresearch.data import scan
+
+    monkeypatch.setattr(scan, "_CHUNK", 4096)  # many chunk boundaries in a small file
+    lines = [b"a,2024-01-01,1"] * 300
+    lines[cut // 14] = b"b,2024-01-01," + b"9" * 1001  # 1,014 bytes
+    data = b"customer_id,date,amount\n" + b"\n".join(lines) + b"\n"
+    path = tmp_path / "w.csv"
+    path.write_bytes(data)
+    longest = max(len(x) for x in data.split(b"\n"))
+    assert longest == 1014
+    with pytest.raises(DataError, match=f"line {cut // 14 + 2} is 1,014 bytes"):
+        scan.scan_text(path, "w.csv", max_line_bytes=1013)
+    assert scan.scan_text(path, "w.csv", max_line_bytes=1014).has_nul is False

@@ -65,6 +65,9 @@ def test_hillstrom_is_the_default_and_the_summary_holds_only_its_numbers(hillstr
     a = se.analysis
     assert se.campaign.name.startswith("Hillstrom") and a.n_customers == 64_000
     assert se.metrics["campaign_synthetic"] is False
+    from crmresearch.datasets import HILLSTROM_SHA256
+
+    assert se.metrics["campaign_sha256"] == HILLSTROM_SHA256
     # summary numbers are the library's: Mens E-Mail spend effect = plain difference in means
     from crmresearch.datasets import load_hillstrom
 
@@ -117,6 +120,9 @@ def test_own_campaign_table_with_other_names_runs_through_the_section(tmp_path, 
                                   control="kontrolle", method_check_customers=0, n_boot=20)  # fmt: skip
     m = se.metrics
     assert m["campaign"] == "meine_kampagne.csv" and m["campaign_control"] == "kontrolle"
+    import hashlib
+
+    assert m["campaign_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert sorted(m["campaign_arms"]) == ["anruf", "gutschein"]
     for arm in ("anruf", "gutschein"):
         for seg in ("gold", "silber", "bronze"):

@@ -83,6 +83,10 @@ for (dname in names(datasets)) {
       }
     }
   }
+  # psych's fa.parallel draws its random data sets with parallel::mclapply; with more than one
+  # core the forked workers get their own random streams and the draws change from run to run
+  # despite set.seed(). One core: mclapply runs in this process and the draws are reproducible.
+  options(mc.cores = 1)
   set.seed(42)
   pdf(NULL)
   p <- if (is.null(d$x)) {

@@ -23,7 +23,7 @@ from crmresearch.data.parsing import (
     _missing_mask,
     _normalize_ids,
     _nul_mask,
-    _parse_dates,
+    _parse_dates_window,
     _parse_ids,
     _parse_numbers,
     _parse_text,
@@ -294,32 +294,7 @@ def read_customers(
     n_read = len(raw)
     cols = [str(c).strip() for c in raw.columns]
     raw.columns = cols
-    columns = dict(columns or {})
-    unknown = [c for c in columns if c not in cols]
-    if unknown:
-        raise DataError(
-            f"{name}: columns= names {unknown} that are not in the file. Found columns: "
-            f"{_quote_list(cols)}. Fix: use the file's own column names as the keys."
-        )
-    renamed = [columns.get(c, c) for c in cols]
-    if "customer_id" not in renamed:
-        lower = {c.lower(): c for c in cols}
-        if "customer_id" in lower and lower["customer_id"] not in columns:
-            renamed[cols.index(lower["customer_id"])] = "customer_id"
-    if "customer_id" not in renamed:
-        guess = _guess_mapping(cols, ("customer_id",))
-        hint = ",".join(f"{k}={v}" for k, v in guess.items()) or "YOURID=customer_id"
-        raise DataError(
-            f"{name}: missing required column 'customer_id'. Found columns: "
-            f"{_quote_list(cols)}. Fix: pass columns={{'{next(iter(guess), 'YOURID')}': "
-            f"'customer_id'}} (CLI: --columns {hint})."
-        )
-    if len(set(renamed)) != len(renamed):
-        dup = sorted({c for c in renamed if renamed.count(c) > 1})
-        raise DataError(
-            f"{name}: after renaming, column names {dup} occur twice. Fix: map only one file "
-            "column onto each name."
-        )
+    renamed = _renamed_columns(cols, dict(columns or {}), name)
     data = raw.copy()
     data.columns = renamed
 
@@ -359,8 +334,9 @@ def read_customers(
         s = data[col]
         miss = _missing_mask(s)
         if _is_date_field(col):
-            parsed = _parse_dates(s, date_format, miss)
-            checks.append((f"unparseable {col}", ~miss & parsed.isna().to_numpy()))
+            parsed, out_of_range = _parse_dates_window(s, date_format, miss, excel=table.excel)
+            checks.append((f"unparseable {col}", ~miss & ~out_of_range & parsed.isna().to_numpy()))
+            checks.append((f"{col} out of range", out_of_range))
             out[col] = parsed
         elif _is_textlike(s):
             as_num = _parse_numbers(s, miss)
@@ -394,6 +370,36 @@ def read_customers(
         else:
             kinds[col], why[col] = infer_field_type(col)
     return CustomerTable(frame, kinds, why, rejected, source=name, n_read=n_read)
+
+
+def _renamed_columns(cols: list[str], columns: dict, name: str) -> list[str]:
+    """The file's column names after ``columns=``; a ``customer_id`` column is required."""
+    unknown = [c for c in columns if c not in cols]
+    if unknown:
+        raise DataError(
+            f"{name}: columns= names {unknown} that are not in the file. Found columns: "
+            f"{_quote_list(cols)}. Fix: use the file's own column names as the keys."
+        )
+    renamed = [columns.get(c, c) for c in cols]
+    if "customer_id" not in renamed:
+        lower = {c.lower(): c for c in cols}
+        if "customer_id" in lower and lower["customer_id"] not in columns:
+            renamed[cols.index(lower["customer_id"])] = "customer_id"
+    if "customer_id" not in renamed:
+        guess = _guess_mapping(cols, ("customer_id",))
+        hint = ",".join(f"{k}={v}" for k, v in guess.items()) or "YOURID=customer_id"
+        raise DataError(
+            f"{name}: missing required column 'customer_id'. Found columns: "
+            f"{_quote_list(cols)}. Fix: pass columns={{'{next(iter(guess), 'YOURID')}': "
+            f"'customer_id'}} (CLI: --columns {hint})."
+        )
+    if len(set(renamed)) != len(renamed):
+        dup = sorted({c for c in renamed if renamed.count(c) > 1})
+        raise DataError(
+            f"{name}: after renaming, column names {dup} occur twice. Fix: map only one file "
+            "column onto each name."
+        )
+    return renamed
 
 
 def _is_date_field(name: str) -> bool:

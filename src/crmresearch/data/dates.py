@@ -228,3 +228,44 @@ def suggest_date_format(values) -> str | None:
         comma = "," if "," in values[0] else ""
         return f"date_format='%{'B' if long else 'b'} %d{comma} %Y'"
     return None
+
+
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+
+
+def parse_iso_date(value, what: str = "date") -> pd.Timestamp:
+    """A date given as a parameter or on the command line: ISO ``YYYY-MM-DD`` only.
+
+    Unlike data values, a parameter has no other values to disambiguate it, so ``05.01.2024``
+    or ``01/05/2024`` are refused (is it 5 January or 1 May?) instead of guessed. ``datetime``
+    / ``date`` / ``Timestamp`` objects are accepted as they are (floored to the day).
+
+    Raises
+    ------
+    DataError
+        ``value`` is not an ISO date; the message names ``what`` and shows the ISO form when
+        the value is year-first.
+    """
+    import datetime as dt
+
+    if isinstance(value, (pd.Timestamp, dt.datetime, dt.date)) and not pd.isna(value):
+        stamp = pd.Timestamp(value)
+        return (stamp.tz_localize(None) if stamp.tzinfo else stamp).normalize()
+    text = str(value).strip()
+    m = _ISO_DATE.match(text)
+    if m:
+        day = _ymd(*(np.array([int(g)]) for g in m.groups()))[0]
+        if not np.isnat(day):
+            return pd.Timestamp(day)
+        raise DataError(f"{what} = {text!r} is not a calendar date. Fix: give an existing date.")
+    parsed = _parse_unique(pa.array([text]), None, excel=False)[0]
+    if not np.isnat(parsed) and _DMY.match(text) is None:
+        iso = str(parsed)
+        raise DataError(
+            f"{what} = {text!r} is not written as an ISO date. Fix: write {iso} (YYYY-MM-DD)."
+        )
+    raise DataError(
+        f"{what} = {text!r} is not an ISO date (YYYY-MM-DD); forms such as 05.01.2024 or "
+        "01/05/2024 are ambiguous (day first or month first?). Fix: write the date as YYYY-MM-DD, "
+        "e.g. 2024-01-05."
+    )

@@ -10,13 +10,15 @@ One rule, in this order:
    GB18030 (a superset of GBK and GB2312) and Big5 are always tried as well, and a Chinese codec
    wins when most of the characters it decodes to are *frequent* characters of its script
    (GB2312 level 1 for simplified, Big5 level 1 for traditional Chinese): short Chinese samples
-   otherwise look like Korean or Japanese to a generic detector. Between single-byte codecs that
-   decode the sample to the same text, Windows-1252 is preferred.
+   otherwise look like Korean or Japanese to a generic detector. Windows-1252 is preferred to
+   any other single-byte code page the detector proposes whenever it decodes the sample
+   (Niño would otherwise come out as Nińo in Central-European cp1250), and a Windows code page
+   to its old Mac sibling (``mac_cyrillic`` -> ``cp1251``).
 5. The chosen codec must decode the whole file strictly; otherwise the next candidate is tried,
    and when none works a :class:`DataError` names the line of the first bad byte.
 
 The result records the codec and how it was chosen (``"given"``, ``"byte-order mark"``,
-``"detected"``, ``"utf-8"``); :class:`~crmresearch.data.TransactionLog` reports it.
+``"detected"``, ``"default"`` for valid UTF-8); :class:`~crmresearch.data.TransactionLog` reports it.
 """
 
 from __future__ import annotations
@@ -31,6 +33,17 @@ _SAMPLE_BYTES = 256 * 1024
 _CJK = ("gb18030", "big5")
 # Codec names charset-normalizer uses for the GB family -> the superset we decode with.
 _GB_FAMILY = {"gb2312", "gbk", "gb18030", "hz", "cp936", "euc_cn"}
+# Single-byte codecs a generic detector proposes for Latin text; Windows-1252 is preferred to any
+# of them when it decodes the sample (Central-European or DOS code pages are rarer in CRM exports).
+_SINGLE_BYTE = {
+    "cp1250", "cp1257", "latin_1", "iso8859_1",
+    "iso8859_2", "iso8859_15", "cp775", "cp850", "cp852", "cp1125", "cp1006", "mac_roman",
+    "mac_latin2", "cp437", "cp858", "iso8859_9", "iso8859_13", "iso8859_16",
+}  # fmt: skip
+_MAC_TO_WINDOWS = {
+    "mac_cyrillic": "cp1251", "mac_greek": "cp1253", "mac_roman": "cp1252",
+    "mac_latin2": "cp1250", "mac_turkish": "cp1254", "mac_iceland": "cp1252",
+}  # fmt: skip
 
 
 def bom_encoding(head: bytes) -> str | None:
@@ -138,11 +151,13 @@ def _ranked_candidates(sample: bytes) -> list[str]:
             chinese.append((_frequent_share(text, codec), codec))
     chinese.sort(key=lambda t: (-t[0], _CJK.index(t[1])))
     ranked = [codec for share, codec in chinese if share >= 0.5]
+    western = _decodes(sample, "cp1252") is not None
     for name in detected:
-        if name in ("cp1250", "cp1257", "latin_1", "iso8859_15", "cp775", "cp1125", "cp1006"):
-            text = _decodes(sample, name)
-            if text is not None and text == _decodes(sample, "cp1252"):
-                name = "cp1252"  # the same text: prefer the common Western codec
+        windows = _MAC_TO_WINDOWS.get(name)
+        if windows and _decodes(sample, windows) is not None:
+            name = windows  # old Mac code pages are rarer than their Windows siblings
+        if western and name in _SINGLE_BYTE:
+            name = "cp1252"  # the common Western codec whenever it decodes the sample
         if name not in ranked:
             ranked.append(name)
     for codec in ("gb18030", "cp1252"):
@@ -157,7 +172,7 @@ def detect_encoding(path: Path, name: str, head: bytes, opener=None) -> tuple[st
     if bom is not None:
         return bom, "byte-order mark"
     if first_undecodable(path, "utf-8", opener) is None:
-        return "utf-8", "utf-8"
+        return "utf-8", "default"
     sample = _non_ascii_sample(path, opener)
     for codec in _ranked_candidates(sample):
         if first_undecodable(path, codec, opener) is None:

@@ -7,8 +7,10 @@ other numbers keep full precision (``repr``), empty cells become ``""``. Date co
 plain numbers are read as Excel serial dates (day 1 = 1900-01-01, Lotus leap-year bug kept) by
 the date parser, which is told the source is Excel.
 
-The header is the first row with any non-empty cell; ``first_row`` is the Excel row number of the
-first data row, so rejected rows carry the row numbers Excel shows. Empty rows at the end of the
+The header is the first row with at least two non-empty cells: rows above it holding a single
+value (a report title such as "2024年销售明细", an export date) are titles, not data, and are not
+counted. ``first_row`` is the Excel row number of the first data row, so rejected rows carry the
+row numbers Excel shows. Empty rows at the end of the
 sheet (formatting left behind) are not data and are not counted; empty rows between data rows are
 read and rejected as ``empty row``.
 """
@@ -56,9 +58,11 @@ def read_excel(path: Path, name: str, sheet, kind: str):
             f"{name}: reading Excel needs openpyxl. Fix: pip install openpyxl, or export the "
             "sheet as CSV."
         ) from None
+    handle = open(path, "rb")  # a file object: openpyxl would refuse a workbook named .csv
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for damaged files
+        handle.close()
         raise DataError(
             f"{name}: cannot open it as an Excel workbook ({type(exc).__name__}). Fix: open "
             "and save it again in Excel as .xlsx, or export the sheet as CSV UTF-8 or Parquet."
@@ -67,15 +71,21 @@ def read_excel(path: Path, name: str, sheet, kind: str):
         ws = _pick_sheet(book, sheet, name)
         title = ws.title
         rows = ws.iter_rows(values_only=True)
-        header, header_row = None, 0
+        header, header_row, titles = None, 0, []
         for number, values in enumerate(rows, start=1):
-            if any(v is not None and str(v).strip() != "" for v in values):
+            filled = sum(v is not None and str(v).strip() != "" for v in values)
+            if filled >= 2:
                 header, header_row = [_cell_text(v).strip() for v in values], number
+                break
+            if filled == 1:  # a title line above the table ("2024年销售明细")
+                titles.append(number)
+            if number >= 50 and titles:
                 break
         if header is None:
             raise DataError(
-                f"{name}: sheet {title!r} is empty. Fix: pass the sheet that holds the {kind} "
-                f"(sheet=name or 0-based index; sheets: {', '.join(map(repr, book.sheetnames))})."
+                f"{name}: sheet {title!r} holds no table (no row with two or more filled cells), "
+                f"so no data rows. Fix: pass the sheet that holds the {kind} (sheet=name or "
+                f"0-based index; sheets: {', '.join(map(repr, book.sheetnames))})."
             )
         while header and header[-1] == "":  # formatted but unnamed columns right of the table
             header.pop()
@@ -90,6 +100,7 @@ def read_excel(path: Path, name: str, sheet, kind: str):
             data.append(texts)
     finally:
         book.close()
+        handle.close()
     while data and all(t == "" for t in data[-1]) and (len(data) - 1) not in problems:
         data.pop()
     header = _fill_names(header)

@@ -20,7 +20,7 @@ class TransactionSummary:
 
     ``str()`` gives a readable block; :meth:`to_dict` gives plain Python values (JSON-ready).
     ``encoding`` is the codec a text file was decoded with and ``encoding_how`` how it was
-    chosen (``"given"``, ``"byte-order mark"``, ``"utf-8"``, ``"detected"``); both are None for
+    chosen (``"given"``, ``"byte-order mark"``, ``"default"`` = valid UTF-8, ``"detected"``); None for
     Excel, Parquet and DataFrame sources. ``ids_normalized`` counts distinct ids changed by NFC
     normalization / zero-width removal. ``currency`` is the ISO code of the currency marker the
     amounts carried (``"CNY"`` for ``¥ ￥ 元 RMB``), or None when they carried none.

@@ -171,7 +171,7 @@ def _read_text(path, name, head, suffix, *, encoding, sep, kind, max_line_bytes)
             "text, Excel .xlsx or Parquet file."
         )
     scan = scan_text(path, name, max_line_bytes=max_line_bytes, opener=opener, utf16=utf16)
-    how = "given" if given else ("byte-order mark" if bom else "utf-8")
+    how = "given" if given else ("byte-order mark" if bom else "default")
     codec = encoding if given else (bom or "utf-8")
     header_line = _first_line(head, codec)
     if sep is None:

@@ -68,6 +68,11 @@ BUNDLED = {
 
 def raw_path(filename: str, *, what: str, loader: str, **where) -> Path:
     """The path of a bundled raw file; :class:`DataError` listing the places tried otherwise."""
+    if not os.environ.get(DATA_DIR_ENV) and "data_dirs" not in where:
+        # the source tree first, without asking sysconfig (the common case stays cheap)
+        for candidate in candidates(filename, data_dirs=[], **where):
+            if candidate.is_file():
+                return candidate
     tried = candidates(filename, **where)
     for candidate in tried:
         if candidate.is_file():

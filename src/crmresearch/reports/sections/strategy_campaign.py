@@ -39,6 +39,8 @@ class CampaignInput:
     name: str
     kwargs: dict[str, Any]
     description: str
+    currency: str | None = None  # the campaign's own currency (None: the report's)
+    sha256: str | None = None  # of the campaign file (reproducibility)
 
 
 def _read_table(path: str) -> pd.DataFrame:
@@ -74,6 +76,8 @@ def _hillstrom(control: str) -> CampaignInput:
         "tiers from past-year spend (A ≥ $350, B $100–$350, C < $100); index tiers of the same "
         "sizes from the classification index of recency, past-year spend, category breadth and "
         "multichannel buying.",
+        currency="$",  # the Hillstrom amounts are US dollars whatever the report's data
+        sha256=datasets.HILLSTROM_SHA256,
     )
 
 
@@ -113,14 +117,19 @@ def load_campaign(
         if roles:
             raise DataError("campaign_columns applies to your own campaign file, not to hillstrom")
         return _hillstrom(control)
+    from crmresearch.study import file_sha256
+
     table = _read_table(str(campaign))
     name = Path(str(campaign)).name
+    digest = file_sha256(campaign)
     outcomes = roles.get("outcomes") or [c for c in _OUTCOME_GUESSES if c in table.columns]
     start = roles.get("start", "start")
     if not outcomes and start in table.columns:
         if study is None:
             raise DataError("a campaign table without outcomes needs the transaction log (data=)")
-        return _from_campaign_table(table, roles, study, post_days, name, control)
+        inp = _from_campaign_table(table, roles, study, post_days, name, control)
+        inp.sha256 = digest
+        return inp
     if not outcomes:
         raise DataError(
             f"campaign file {name}: no outcome columns found; name them, e.g. "
@@ -132,7 +141,9 @@ def load_campaign(
     for role in ("tier", "index_tier", "index_score", "volume_score", "revenue"):
         if role in roles:
             kwargs[role] = roles[role]
-    return CampaignInput(table, name, kwargs, f"Customer-level experiment table {name}.")
+    return CampaignInput(
+        table, name, kwargs, f"Customer-level experiment table {name}.", sha256=digest
+    )
 
 
 # ---------------------------------------------------------------------------- method check

@@ -12,6 +12,7 @@ import pandas as pd
 
 from crmresearch._format import fmt_int, fmt_money, fmt_num, fmt_p, fmt_pct, p_text, signed
 from crmresearch.reports import display as D
+from crmresearch.reports import labels
 from crmresearch.reports.sections.strategy_campaign import (
     CampaignInput,
     MethodCheck,
@@ -59,6 +60,10 @@ class Strategy:
     margin: float = 0.3
     cost_per_customer: float = 0.1
     notes: list[str] = field(default_factory=list)
+
+
+def _pct2(x) -> str:
+    return fmt_pct(x, 2)
 
 
 def _money(x, digits=2, a=None) -> str:
@@ -239,6 +244,7 @@ def _metrics(a, camp: CampaignInput) -> dict:
     ]  # fmt: skip
     return {
         "campaign": camp.name,
+        "campaign_sha256": camp.sha256,
         "campaign_synthetic": False,
         "campaign_customers": int(a.n_customers),
         "campaign_arms": [label_text(x) for x in a.arms],
@@ -286,7 +292,7 @@ def strategy_effectiveness(
                              post_days=campaign_post_days)  # fmt: skip
         a = strategy.campaign_analysis(
             camp.frame, **camp.kwargs, margin=margin, cost_per_customer=cost_per_customer,
-            budget=budget, alpha=alpha,
+            budget=budget, alpha=alpha, currency=camp.currency or labels.currency(),
         )  # fmt: skip
         out.campaign, out.analysis = camp, a
         metrics.update(_metrics(a, camp))
@@ -348,7 +354,7 @@ def show_campaign(se: Strategy) -> None:
         table,
         caption=f"Customers and mean outcomes per arm ('{arm}' column)",
         formats={
-            o: (fmt_pct if a.outcome_kinds.get(o) == "rate" else "{:,.3f}") for o in a.outcomes
+            o: (_pct2 if a.outcome_kinds.get(o) == "rate" else "{:,.3f}") for o in a.outcomes
         },  # fmt: skip
         index_label="arm",
     )

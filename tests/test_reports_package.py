@@ -30,7 +30,7 @@ def test_notebooks_are_package_data_and_user_copies_match(name):
 
 def test_package_data_declared():
     text = (ROOT / "pyproject.toml").read_text()
-    assert '"crmresearch.reports" = ["templates/*", "notebooks/*.ipynb"]' in text
+    assert '"crmresearch.reports" = ["templates/*", "notebooks/*.ipynb", "i18n/*.yaml"]' in text
 
 
 @pytest.mark.parametrize("name", reports.REPORTS)

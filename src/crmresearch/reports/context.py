@@ -21,61 +21,56 @@ from typing import Any
 from crmresearch._format import fmt_int, fmt_pct
 from crmresearch.errors import DataError
 
+# The study refuses a mostly rejected log: one check, one error class for the CLI and reports.
+from crmresearch.study import MAX_REJECTED_SHARE, RejectedRowsError
+
 __all__ = [
     "MAX_REJECTED_SHARE",
     "ReportContext",
     "RejectedRowsError",
     "WindowError",
     "begin",
-    "check_rejected",
     "report_parameter_names",
 ]
-
-#: Default of the reports' ``max_rejected_share`` parameter.
-MAX_REJECTED_SHARE = 0.01
 
 #: Parameters that say how to read the data (the rest of the study's go to ``StudyParams``).
 _SOURCE_PARAMETERS = (
     "data", "columns", "date_format", "n_customers", "encoding", "sep", "sheet",
-    "max_rejected_share", "currency",
+    "max_rejected_share", "currency", "customers",
 )  # fmt: skip
 _READ_OPTIONS = ("encoding", "sep", "sheet")
-
-
-class RejectedRowsError(DataError):
-    """More than ``max_rejected_share`` of the data's rows were rejected (run refused, exit 2)."""
 
 
 class WindowError(DataError):
     """The windows do not fit the data (e.g. the holdout starts after its last date)."""
 
 
-def check_rejected(log, max_share: float, *, name: str) -> None:
-    """Refuse a log of which more than ``max_share`` of the rows read were rejected: headline
-    numbers from the few rows that survived validation would look valid and be wrong."""
-    n_read, n_rejected = int(log.n_read), int(log.n_rejected)
-    if not n_read or n_rejected / n_read <= max_share:
-        return
-    reasons = log.rejected["reason"].value_counts().head(3)
-    top = "; ".join(f"{reason} ({fmt_int(count)})" for reason, count in reasons.items())
-    raise RejectedRowsError(
-        f"{name}: {fmt_int(n_rejected)} of {fmt_int(n_read)} rows ({fmt_pct(n_rejected / n_read)}) "
-        f"were rejected, more than max_rejected_share = {max_share:g}. Top reasons: {top}. Fix: "
-        "see each row's reason with `crmresearch validate FILE --rejected rejected.csv`, correct "
-        "the file or the reading options (columns, date_format, sep, encoding, sheet), or accept "
-        "the loss with a higher -p max_rejected_share"
-    )
-
-
 def rows_line(study) -> str:
     """Rows read / accepted / rejected, for page 1 of every report."""
+    from crmresearch.reports.labels import t
+
     log = study.source.log
     n_read, n_rejected = int(log.n_read), int(log.n_rejected)
     share = fmt_pct(n_rejected / n_read) if n_read else "–"
-    return (
-        f"rows read {fmt_int(n_read)} / accepted {fmt_int(log.n_accepted)} / "
-        f"rejected {fmt_int(n_rejected)} ({share})"
-    )
+    return t(
+        "rows read {read} / accepted {accepted} / rejected {rejected} ({share})",
+        read=fmt_int(n_read), accepted=fmt_int(log.n_accepted), rejected=fmt_int(n_rejected),
+        share=share,
+    )  # fmt: skip
+
+
+def subtitle(study) -> str:
+    """What the report covers: data, customers, windows."""
+    from crmresearch.reports.labels import t
+
+    w = study.windows()
+    return t(
+        "{source}: {customers} customers; calibration {cal_start} to {cal_end}; "
+        "holdout {hold_start} to {hold_end}",
+        source=study.source.name, customers=fmt_int(len(study.features)),
+        cal_start=w["calibration"]["start"], cal_end=w["calibration"]["end"],
+        hold_start=w["holdout"]["start"], hold_end=w["holdout"]["end"],
+    )  # fmt: skip
 
 
 def holdout_coverage(study) -> str | None:
@@ -92,10 +87,13 @@ def holdout_coverage(study) -> str | None:
             f"data's last date {last}: there is no holdout data. Fix: give calibration_end and "
             f"holdout_end within the data (it ends on {last})"
         )
-    return (
-        f"The data end on {last}, before holdout_end {study.holdout_end}: the holdout window is "
-        f"truncated to {study.holdout_start} – {last}, and churn means no purchase up to {last}."
-    )
+    from crmresearch.reports.labels import t
+
+    return t(
+        "The data end on {last}, before holdout_end {end}: the holdout window is truncated to "
+        "{start} – {last}, and churn means no purchase up to {last}.",
+        last=last, end=study.holdout_end, start=study.holdout_start,
+    )  # fmt: skip
 
 
 @dataclass
@@ -151,6 +149,7 @@ def begin(name: str, namespace: Mapping[str, Any]) -> ReportContext:
     params = {key: namespace[key] for key in report_parameter_names(name) if key in namespace}
     log = display.capture_warnings()  # warnings go to a note in the appendix, never the body
     display.setup_figures(params.get("language", "en"))
+    labels.set_language(params.get("language", "en"))
     labels.set_currency(params.get("currency") or "$")
     study = Study.from_params(
         params.get("data", "cdnow"),
@@ -158,18 +157,14 @@ def begin(name: str, namespace: Mapping[str, Any]) -> ReportContext:
         date_format=params.get("date_format") or None,
         n_customers=params.get("n_customers", 5000),
         read_options={k: params[k] for k in _READ_OPTIONS if params.get(k) not in (None, "")},
+        max_rejected_share=params.get("max_rejected_share", MAX_REJECTED_SHARE),
+        customers=params.get("customers") or None,
         **{k: v for k, v in params.items() if k not in _SOURCE_PARAMETERS},
     )
-    max_share = params.get("max_rejected_share", MAX_REJECTED_SHARE)
-    check_rejected(study.source.log, max_share, name=study.source.name)
     truncated = holdout_coverage(study)
     context = ReportContext(name=name, params=params, study=study, warnings=log)
     title = params.get("title") or name.replace("_", " ").capitalize()
-    display.title_block(
-        str(title),
-        f"{study.source.name}: {len(study.features):,} customers; {study.describe_windows()}",
-        rows_line(study),
-    )
+    display.title_block(str(title), subtitle(study), rows_line(study))
     if truncated:
         display.note(truncated, kind="warning", title="Truncated holdout.")
     return context

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from crmresearch._format import fmt_int, fmt_num, fmt_pct, is_missing, typeset
-from crmresearch.reports.labels import label
+from crmresearch.reports.labels import label, t, t_known
 from crmresearch.reports.render import METRICS_MIMETYPE
 
 __all__ = [
@@ -91,7 +91,7 @@ def record(key: str, value: Any) -> None:
 
 
 def heading(text: str, level: int = 2) -> None:
-    _html(f"<h{level}>{html.escape(text)}</h{level}>")
+    _html(f"<h{level}>{html.escape(t(text))}</h{level}>")
 
 
 def executive_summary(
@@ -106,18 +106,18 @@ def executive_summary(
     """
     cards = "".join(
         f'<div class="crm-kpi"><div class="value">{html.escape(typeset(v))}</div>'
-        f'<div class="label">{html.escape(typeset(k))}</div></div>'
+        f'<div class="label">{html.escape(typeset(t(k)))}</div></div>'
         for k, v in kpis
     )
-    items = "".join(f"<li>{html.escape(typeset(s))}</li>" for s in findings)
+    items = "".join(f"<li>{html.escape(typeset(t(s)))}</li>" for s in findings)
     _html(f'<div class="crm-kpis">{cards}</div><ul class="crm-findings">{items}</ul>')
     record("metrics", dict(metrics))
 
 
 def note(text: str, kind: str = "warning", title: str | None = None) -> None:
     """A styled call-out (``kind``: warning, synthetic, error, info)."""
-    head = f"<strong>{html.escape(typeset(title))}</strong> " if title else ""
-    _html(f'<div class="crm-note {kind}">{head}{html.escape(typeset(text))}</div>')
+    head = f"<strong>{html.escape(typeset(t(title)))}</strong> " if title else ""
+    _html(f'<div class="crm-note {kind}">{head}{html.escape(typeset(t(text)))}</div>')
 
 
 def _format_column(values: pd.Series, spec: Any, default_digits: int) -> list[str]:
@@ -126,12 +126,12 @@ def _format_column(values: pd.Series, spec: Any, default_digits: int) -> list[st
     if isinstance(spec, str):
         return ["–" if is_missing(v) else spec.format(v) for v in values]
     if pd.api.types.is_bool_dtype(values):
-        return ["yes" if bool(v) else "no" for v in values]
+        return [t("yes") if bool(v) else t("no") for v in values]
     if pd.api.types.is_integer_dtype(values):
         return [fmt_int(v) for v in values]
     if pd.api.types.is_float_dtype(values):
         return [fmt_num(v, default_digits) for v in values]
-    return ["–" if is_missing(v) else str(v) for v in values]
+    return ["–" if is_missing(v) else str(t_known(v)) for v in values]
 
 
 def table(
@@ -157,19 +157,17 @@ def table(
     out = pd.DataFrame(index=shown.index)
     for col in shown.columns:
         out[str(col)] = _format_column(shown[col], formats.get(col), default_digits)
-    out.index = [typeset(i) for i in shown.index]
+    out.index = [typeset(t_known(i)) for i in shown.index]
     if index_label is not None or shown.index.name is not None:
-        out.index.name = typeset(index_label if index_label is not None else str(shown.index.name))
+        name = index_label if index_label is not None else str(shown.index.name)
+        out.index.name = typeset(t(name))
     out = out.map(typeset)
     # headers: "p-value" with a non-breaking hyphen so it never breaks across lines
-    out.columns = [typeset(c).replace("p-value", "p\u2011value") for c in out.columns]
+    out.columns = [typeset(t(c)).replace("p-value", "p\u2011value") for c in out.columns]
     body = out.to_html(index=index, escape=True, border=0, classes="crm-table")
-    cap = f'<div class="crm-caption">{html.escape(typeset(caption))}</div>' if caption else ""
-    more = (
-        f'<div class="crm-meta">showing {max_rows:,} of {len(frame):,} rows</div>'
-        if len(frame) > max_rows
-        else ""
-    )
+    cap = f'<div class="crm-caption">{html.escape(typeset(t(caption)))}</div>' if caption else ""
+    shown_rows = t("showing {shown} of {total} rows", shown=f"{max_rows:,}", total=f"{len(frame):,}")
+    more = f'<div class="crm-meta">{html.escape(shown_rows)}</div>' if len(frame) > max_rows else ""
     # one block, kept on one page when it fits (print CSS), so a caption never ends a page
     _html(f'<div class="crm-block">{cap}{body}{more}</div>')
 
@@ -254,9 +252,10 @@ def title_block(title: str, subtitle: str, detail: str = "") -> None:
     second line (the rows read / accepted / rejected)."""
     stamp = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
     second = f"<br>{html.escape(typeset(detail))}" if detail else ""
+    generated = t("generated {stamp}", stamp=stamp)
     _html(
-        f"<h1>{html.escape(title)}</h1><p class='crm-meta'>{html.escape(subtitle)} · "
-        f"generated {stamp}{second}</p>"
+        f"<h1>{html.escape(t(title))}</h1><p class='crm-meta'>{html.escape(subtitle)} · "
+        f"{html.escape(generated)}{second}</p>"
     )
 
 
@@ -295,6 +294,7 @@ def methods(study) -> None:
     )
     for note_text in X.attrs.get("notes", []):
         rows.append(("note", note_text))
+    rows = [(t(k), v) for k, v in rows]
     table(pd.DataFrame(rows, columns=["item", "value"]).set_index("item"), caption="This run")
 
 
@@ -302,10 +302,10 @@ def _param_text(key: str, value: Any, used: Mapping[str, Any]) -> str:
     """A parameter value in words: none / yes / no / 5 % / 15 % / 80 %; empty → the value used."""
     if value is None or (isinstance(value, (str, Mapping, list, tuple)) and len(value) == 0):
         if used.get(key):
-            return f"{used[key]} (default)"
-        return "none" if isinstance(value, (Mapping, list, tuple)) else "default"
+            return t("{value} (default)", value=used[key])
+        return t("none") if isinstance(value, (Mapping, list, tuple)) else t("default")
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return t("yes") if value else t("no")
     if isinstance(value, Mapping):
         return "; ".join(f"{k} → {v}" for k, v in value.items())
     if isinstance(value, (list, tuple)):
@@ -319,8 +319,10 @@ def manifest(params: Mapping[str, Any], source, **extra: Any) -> None:
     """Show the reproducibility manifest and record it for ``manifest.json``.
 
     ``source`` is the study's :class:`~crmresearch.study.Source`: the data file is named by its
-    basename and SHA-256 only, never by a path of the machine.
+    basename and SHA-256 only, never by a path of the machine. In a language other than English
+    the texts left untranslated are recorded too (``untranslated``).
     """
+    from crmresearch.reports import labels
     from crmresearch.reports.runner import package_versions
 
     facts = {**source.facts, **extra}
@@ -340,7 +342,8 @@ def manifest(params: Mapping[str, Any], source, **extra: Any) -> None:
         (k.replace("_", " "), "–" if v is None else (f"{v:,}" if isinstance(v, int) else str(v)))
         for k, v in facts.items()
     ]
-    facts_rows.append(("notebook execution time (kernel start to this table)", f"{elapsed:.1f} s"))
+    facts_rows = [(t(k), v) for k, v in facts_rows]
+    facts_rows.append((t("notebook execution time (kernel start to this table)"), f"{elapsed:.1f} s"))
     table(
         pd.DataFrame(facts_rows, columns=["item", "value"]).set_index("item"),
         caption="Data and run",
@@ -350,6 +353,8 @@ def manifest(params: Mapping[str, Any], source, **extra: Any) -> None:
         pd.DataFrame(list(versions.items()), columns=["package", "version"]).set_index("package"),
         caption="Package versions",
     )
+    if labels.language() != "en":
+        record("manifest", {"language": labels.language(), "untranslated": labels.untranslated()})
 
 
 def appendix(report) -> None:

@@ -370,6 +370,9 @@ def check_settings(params: dict[str, Any], label: str) -> None:
                 f"report {label}: encoding = {encoding!r} is not a known text encoding "
                 "(e.g. utf-8, gb18030, big5, utf-16)"
             ) from None
+    from crmresearch.reports.render import check_fonts
+
+    check_fonts(str(params.get("language", "en")))  # a Chinese report needs a CJK font
     currency = params.get("currency")
     if currency is not None and not (0 < len(str(currency)) <= 8):
         raise ValueError(f"report {label}: currency = {currency!r}: give a symbol such as $, ¥, €")

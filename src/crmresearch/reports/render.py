@@ -24,6 +24,8 @@ __all__ = [
     "to_html",
     "html_to_pdf",
     "find_chromium",
+    "cjk_fonts",
+    "check_fonts",
 ]
 
 #: Mimetype of the display outputs through which a notebook hands records (metrics, manifest
@@ -159,3 +161,36 @@ def html_to_pdf(
     return pdf_path
 
 
+#: How to install the CJK font the Chinese reports are tested with.
+CJK_FONT_INSTALL = (
+    "apt-get install fonts-noto-cjk (Debian/Ubuntu; dnf install google-noto-sans-cjk-fonts on "
+    "Fedora; brew install --cask font-noto-sans-cjk on macOS)"
+)
+
+
+def cjk_fonts() -> list[str]:
+    """Families of installed fonts that cover Chinese, as fontconfig (WeasyPrint's font source)
+    and matplotlib (the figures) both see them; empty when either has none."""
+    from matplotlib import font_manager
+
+    fc_list = shutil.which("fc-list")
+    families: set[str] = set()
+    if fc_list:
+        proc = subprocess.run(
+            [fc_list, ":lang=zh", "family"], capture_output=True, text=True, timeout=60
+        )
+        families = {f.split(",")[0].strip() for f in proc.stdout.splitlines() if f.strip()}
+    figure_fonts = {f.name for f in font_manager.fontManager.ttflist if "CJK" in f.name}
+    return sorted(families & figure_fonts) if families and figure_fonts else []
+
+
+def check_fonts(language: str) -> None:
+    """A Chinese report needs a CJK font for its PDF and figures: refuse (before any kernel)
+    with the install command rather than print empty boxes."""
+    if language != "zh":
+        return
+    if not cjk_fonts():
+        raise ValueError(
+            "language 'zh' needs a font with Chinese characters and none was found (fontconfig "
+            f"`fc-list :lang=zh` / matplotlib); install one: {CJK_FONT_INSTALL}"
+        )

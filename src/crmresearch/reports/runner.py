@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from crmresearch._io import write_json, write_text
+from crmresearch.reports.labels import translate_markdown
 from crmresearch.reports.params import BUILTIN_SOURCES, validate_params
 from crmresearch.reports.processes import (
     kernel_preexec,
@@ -254,6 +255,7 @@ def _execute(
 
     # papermill writes nothing itself (output_path=None); we keep the executed notebook in memory.
     nb_in = inject_parameters(nbformat.read(notebook, as_version=4), params)
+    nb_in, untranslated = translate_markdown(nb_in, str(params.get("language", "en")))
     # We checked the parameters ourselves; papermill's own parser logs false alarms about
     # lines it cannot read (e.g. `x = ""  # comment "with quotes"`).
     logging.getLogger("papermill").setLevel(logging.ERROR)
@@ -279,6 +281,8 @@ def _execute(
             os.environ.pop("MPLBACKEND", None)
         else:
             os.environ["MPLBACKEND"] = env_backup
+    if untranslated:
+        nb.metadata["crmresearch_untranslated_markdown"] = untranslated
     return nb
 
 
@@ -474,6 +478,7 @@ def _run_checked(
             "parameters": public_parameters(params),
             "seed": params.get("seed"),
             **records.get("manifest", {}),
+            **_untranslated_markdown(nb, records),
             "formats": list(formats),
             "pdf_engine": pdf_engine if "pdf" in formats else None,
             "package_versions": package_versions(),
@@ -493,6 +498,14 @@ def _run_checked(
         seconds=time.perf_counter() - t0,
         timings=timings,
     )
+
+
+def _untranslated_markdown(nb, records) -> dict:
+    cells = nb.metadata.get("crmresearch_untranslated_markdown")
+    if not cells:
+        return {}
+    texts = list(records.get("manifest", {}).get("untranslated", []))
+    return {"untranslated": texts + [c.splitlines()[0] for c in cells]}
 
 
 def run_one(name, params, out_dir, formats, pdf_engine, progress=True):

@@ -332,3 +332,31 @@ def test_passes_over_customer_hash_partitions_give_the_same_frame(monkeypatch, s
     one = customer_features(sample_100k, **kw)
     monkeypatch.setenv("CRMRESEARCH_DUCKDB_PASSES", "3")
     assert_parity(one, customer_features(sample_100k, **kw), PROFIT_DOUBLES)
+
+
+def test_feature_table_equals_customer_features_with_start_and_writes_a_table(cdnow):
+    kw = {"start": "1997-03-15", "end": "1997-09-30"}
+    expected = customer_features(cdnow, **kw)
+    with FeatureTable(cdnow, **kw) as table:
+        assert_parity(expected, table.to_pandas())
+        corr = table.correlation(None, columns=["recency_days", "frequency", "monetary"])
+        assert corr.directions == {"recency_days": -1, "frequency": 1, "monetary": 1}
+        coef = pd.DataFrame({"F1": [1.0, 0.0, 0.0]}, index=corr.matrix.index)
+        result = table.write_scores(
+            corr, coef, tier_shares=(0.5, 0.5), out="crm_scores", table=True
+        )
+        scores = table.src.to_pandas("SELECT * FROM crm_scores").set_index("customer_id")
+        with pytest.raises(ValueError, match="table name"):
+            table.write_scores(corr, coef, out="x; DROP TABLE y", table=True)
+    # score_1 = standardized, sign-flipped recency; tier 1 = the top half of it
+    z = -(expected["recency_days"] - expected["recency_days"].mean()) / expected[
+        "recency_days"
+    ].std(ddof=1)
+    np.testing.assert_allclose(scores["score_1"].loc[z.index], z, rtol=0, atol=1e-12)
+    from crmresearch import tiers
+
+    abc = tiers.abc(z, shares=(0.5, 0.5))
+    assert (
+        scores["tier_label"].loc[z.index].astype(str).to_numpy() == abc.astype(str).to_numpy()
+    ).all()
+    assert result["n"] == len(expected)

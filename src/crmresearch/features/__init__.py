@@ -2,9 +2,12 @@
 
 One row per customer active in a window, one column per indicator (see :data:`INDICATORS`).
 Layout: :mod:`~crmresearch.features.registry` (the indicator definitions),
-:mod:`~crmresearch.features.compute` (``customer_features``, ``holdout_outcomes``),
-:mod:`~crmresearch.features.engines` (the SQL), :mod:`~crmresearch.features.config` (index
-systems, bundled YAML in ``configs/``), :mod:`~crmresearch.features.describe`.
+:mod:`~crmresearch.features.spec` (the one two-stage definition and its SQL dialects),
+:mod:`~crmresearch.features.compute` (``customer_features``, ``holdout_outcomes``; engine
+``"duckdb"`` or ``"spark"``), :mod:`~crmresearch.features.engines` (DuckDB fast path, Spark),
+:mod:`~crmresearch.features.instats` (``FeatureTable``: correlation, scores and tiers inside the
+engine), :mod:`~crmresearch.features.config` (index systems, bundled YAML in ``configs/``),
+:mod:`~crmresearch.features.describe`, :mod:`~crmresearch.features.progress` (stderr).
 
 Window rules
 ------------
@@ -38,6 +41,7 @@ from crmresearch.features.config import (
     load_config,
 )
 from crmresearch.features.describe import describe_features
+from crmresearch.features.instats import Correlation, FeatureTable, composite_sign
 from crmresearch.features.registry import (
     DAYS_PER_MONTH,
     INDICATORS,
@@ -50,12 +54,15 @@ __all__ = [
     "DAYS_PER_MONTH",
     "DIMENSIONS",
     "INDICATORS",
+    "Correlation",
+    "FeatureTable",
     "OPTIONAL_COLUMNS",
     "REQUIRED_COLUMNS",
     "Indicator",
     "IndexConfig",
     "apply_config",
     "available_configs",
+    "composite_sign",
     "customer_features",
     "describe_features",
     "holdout_outcomes",

@@ -134,11 +134,16 @@ def customer_features(
     up to E; active_months = #distinct (year, month); regularity_cv = sd/mean of gaps between
     distinct dates; spend_trend = (R2 - R1) / (|R1| + |R2|).
 
-    The aggregation is one DuckDB group-by over the rows up to ``end``. For windows up to
-    1024 days it also gathers each customer's purchase dates as bitmasks (one 128-bit
-    ``bit_or`` per 128 days); purchase days, active months, recency and the gap statistics are
-    then computed from the bits in numpy. Longer windows use the sorted list of each
-    customer's distinct dates instead (same values, slower).
+    Every indicator is defined once from exact building blocks in two stages (customer-day,
+    then customer; :mod:`crmresearch.features.spec`): counts, day offsets, sums of integer
+    cents when every amount has at most two decimals (else double sums), integer gap sums and
+    bit sets. Spark runs that two-stage query. DuckDB computes the same blocks in one group-by
+    over the rows up to ``end`` and, for windows up to 1024 days, gathers each customer's
+    purchase days as bitmasks (one 128-bit ``bit_or`` per 128 days) decoded in numpy; longer
+    windows run the two-stage query. Logs over 20 M rows run in passes over hash partitions
+    of the customers so that the aggregation state fits in memory. The results are
+    bit-identical across paths for integers and cent money (``tests/test_features_spark.py``).
+    Long aggregations report progress on stderr (:mod:`crmresearch.features.progress`).
 
     Examples
     --------

@@ -78,7 +78,7 @@ def _key(text: str) -> str:
 #: Texts that need no translation although they hold Latin letters: codes, names of methods
 #: and data sets, units, file names, pseudonyms, hashes (what :func:`needs_translation` ignores).
 _PROPER = re.compile(
-    r"C-[0-9a-f]{10}|\b[0-9a-f]{12,}\b|\S+\.(?:csv|txt|xlsx|xls|tsv|gz|json|ipynb|pdf|html)\b"
+    r"C-[0-9a-f]{10}|\b[a-z]+(?:_[a-z0-9]+)+\b|\b[0-9a-f]{12,}\b|\S+\.(?:csv|txt|xlsx|xls|tsv|gz|json|ipynb|pdf|html)\b"
     r"|\b(?:CDNOW|Hillstrom|MineThatData|KMO|MSA|Holm|Gini|Lorenz|Bartlett|Kruskal|Wallis|Dunn"
     r"|Wilson|Newcombe|Cohen|BG/NBD|NBD|Gamma|Pareto|RFM|CLV|ABC|UTC|SHA|CV|CI|AUC|ROC|OLS|HC3"
     r"|Python|Welch|Wald|Cramér|Varimax|Promax|Oblimin|Kaiser|Horn|Mann|Whitney|Fisher|Spearman|Pearson"
@@ -101,6 +101,7 @@ def needs_translation(text: str) -> bool:
 
 _FIELD = re.compile(r"\{(\w+)\}")
 _CJK = re.compile(r"[\u3400-\u9fff]")
+_LATIN2 = re.compile(r"[A-Za-z]{2,}")
 
 
 @cache
@@ -194,7 +195,7 @@ def _lookup(text: str, lang: str, field: str | None = None, depth: int = 0) -> s
     found = _indicator_labels(lang).get(key)
     if found is not None:
         return found
-    if not needs_translation(key) or _CJK.search(key):  # no English words, or translated
+    if not _LATIN2.search(key) or _CJK.search(key):  # no words ("A", "F1"), or translated
         return text
     if depth > 6:
         return None
@@ -221,7 +222,7 @@ def _lookup(text: str, lang: str, field: str | None = None, depth: int = 0) -> s
         done = _lookup(key[:-1], lang, None, depth + 1)
         if done is not None:
             return done + "。"
-    return None
+    return None if needs_translation(key) else text  # only codes and units: shown as they are
 
 
 def _segments(pieces: list[str], glue: str, joiner: str, lang: str, depth: int) -> str | None:

@@ -25,8 +25,11 @@ report: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
+# Jupyter refuses to run as root without --allow-root (containers, CI machines); LAB_ARGS passes
+# any other option: make lab LAB_ARGS="--no-browser --port 8899"
+LAB_ARGS ?= $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks
+	$(BIN)/jupyter lab $(LAB_ARGS) notebooks
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/features.py

@@ -123,7 +123,7 @@ def test_mostly_rejected_data_is_refused_with_exit_2(tmp_path, capsys):
     ("params", "error", "match"),
     [
         ({"calibration_end": "05.01.2024"}, DataError, r"calibration_end = '05.01.2024'"),
-        ({"calibration_end": "2024-13-01"}, DataError, r"give the date as YYYY-MM-DD"),
+        ({"calibration_end": "2024-13-01"}, DataError, r"calibration_end = '2024-13-01' is not a calendar date"),
         ({"calibration_end": "1997-09-30", "holdout_end": "1997-06-30"}, ValueError,
          r"holdout_end 1997-06-30 must be after calibration_end"),
         ({"calibration_start": "1997-10-30", "calibration_end": "1997-09-30"}, ValueError,

@@ -198,3 +198,19 @@ def test_empty_yaml_value_and_text_do_not_switch_it_off(tmp_path, monkeypatch, c
         reports.notebook_path("core_customer_loss"), {"pseudonymize_ids": P.parse_value("false")}
     )
     assert merged["pseudonymize_ids"] is False  # only an explicit false switches it off
+
+
+@pytest.mark.parametrize("word", ["no", "off", "No", "OFF", "n"])
+def test_only_an_explicit_false_switches_pseudonymization_off(tmp_path, monkeypatch, capsys, word):
+    """YAML 1.1 reads no/off as false; a safeguard must need the word false (issue 13 item 2)."""
+    monkeypatch.setattr(runner, "_execute", lambda *a, **k: pytest.fail("kernel started"))
+    code = main(["report", "core_customer_loss", "-p", f"pseudonymize_ids={word}",
+                 "--out", str(tmp_path / "o")])  # fmt: skip
+    assert code == 2
+    assert "'pseudonymize_ids' must be bool" in capsys.readouterr().err
+    assert P.parse_yaml_params(f"pseudonymize_ids: {word}\n", "x") == {"pseudonymize_ids": word}
+
+
+def test_true_and_false_stay_booleans_everywhere():
+    assert P.parse_value("false") is False and P.parse_value("True") is True
+    assert P.parse_value("{a: false, b: [true, off]}") == {"a": False, "b": [True, "off"]}

@@ -246,6 +246,34 @@ def _refuse_yaml_features(text: str, where: str) -> None:
         return  # not YAML at all: the caller decides (a -p value is then taken as text)
 
 
+def _strict_bool_loader():
+    """YAML's safe loader with booleans only from ``true`` / ``false``.
+
+    YAML 1.1 also reads ``yes``, ``no``, ``on``, ``off`` as booleans; a parameter such as
+    ``pseudonymize_ids`` must be switched off only by an explicit ``false`` (``no`` stays text and
+    is refused for a true/false parameter)."""
+    import yaml
+
+    class StrictBoolLoader(yaml.SafeLoader):
+        pass
+
+    bool_tag = "tag:yaml.org,2002:bool"
+    StrictBoolLoader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != bool_tag]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    StrictBoolLoader.add_implicit_resolver(
+        bool_tag, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+    )
+    return StrictBoolLoader
+
+
+def _load_yaml(text: str) -> Any:
+    import yaml
+
+    return yaml.load(text, Loader=_strict_bool_loader())  # noqa: S506 - a SafeLoader subclass
+
+
 def parse_value(text: str, where: str = "-p") -> Any:
     """One ``-p KEY=VALUE`` value: read as YAML (0.2, true, [a, b], {a: b}, 1e-9), text that is
     not YAML taken as it is; YAML tags, anchors and aliases refused."""
@@ -255,7 +283,7 @@ def parse_value(text: str, where: str = "-p") -> Any:
         return ""
     _refuse_yaml_features(text, where)
     try:
-        return yaml.safe_load(text)
+        return _load_yaml(text)
     except yaml.YAMLError:
         return text  # not YAML (e.g. %d.%m.%Y): the text as it is
 
@@ -266,7 +294,7 @@ def parse_yaml_params(text: str, where: str) -> dict:
 
     _refuse_yaml_features(text, where)
     try:
-        loaded = yaml.safe_load(text)
+        loaded = _load_yaml(text)
     except yaml.YAMLError as exc:
         raise ValueError(f"{where}: not valid YAML ({exc})") from exc
     if loaded is None:

@@ -1,13 +1,23 @@
 """Words of the reports that depend on the language: one message catalogue, indicator labels
 with their units, the currency.
 
-Every fixed text of a report (notebook narrative and headings, table captions, column and row
-labels, notes, the appendix) is English in the code and translated by :func:`t` from one YAML
-catalogue per language, ``i18n/<language>.yaml`` (``English text: translation``; ``{name}``
-fields are filled after translation, so a sentence with numbers is one entry). Texts without a
-translation stay English and are listed in the manifest (``untranslated``), never silently.
-Indicator labels come from the indicator registry (``features.INDICATORS``: ``label_en`` and
-``label_zh``).
+Every text of a report is English in the code and translated from one YAML catalogue per
+language, ``i18n/<language>.yaml``, in the display layer (``reports.display``: cards,
+findings, notes, headings, table captions/headers/rows/cells, figure titles, axes, legends and
+tick labels, the page footer) and by the runner (notebook markdown cells). An entry is
+
+- exact: ``en: Lorenz curves: value concentration`` / ``zh: 洛伦兹曲线：价值集中度``;
+- a template with ``{fields}`` for a computed sentence: the English side is compiled to a
+  regex (a field matches non-greedy text), the values are carried into the translation -
+  numbers unchanged, texts translated in turn (exact, template, indicator label);
+- a word of a field's own dictionary (``field: direction``, ``en: more``, ``zh: 高于``): a
+  template field with a dictionary matches only those words, so a sentence is translated with
+  the direction the English says, or not at all.
+
+A text no entry covers is tried clause by clause ("; ") and sentence by sentence. Texts left
+English are listed in the manifest (``untranslated``), never silently; codes, method names,
+file names, pseudonyms and units need no translation (:func:`needs_translation`). Indicator
+labels come from the indicator registry (``features.INDICATORS``: ``label_en``/``label_zh``).
 """
 
 from __future__ import annotations
@@ -78,7 +88,8 @@ def _key(text: str) -> str:
 #: Texts that need no translation although they hold Latin letters: codes, names of methods
 #: and data sets, units, file names, pseudonyms, hashes (what :func:`needs_translation` ignores).
 _PROPER = re.compile(
-    r"C-[0-9a-f]{10}|\b[a-z]+(?:_[a-z0-9]+)+\b|\b[0-9a-f]{12,}\b|\S+\.(?:csv|txt|xlsx|xls|tsv|gz|json|ipynb|pdf|html)\b"
+    r"\S+\.(?:csv|txt|xlsx|xls|tsv|gz|zip|json|ipynb|pdf|html)\b|C-[0-9a-f]{10}|\b[0-9a-f]{12,}\b"
+    r"|\b[a-z]+(?:_[a-z0-9]+)+\b"
     r"|\b(?:CDNOW|Hillstrom|MineThatData|KMO|MSA|Holm|Gini|Lorenz|Bartlett|Kruskal|Wallis|Dunn"
     r"|Wilson|Newcombe|Cohen|BG/NBD|NBD|Gamma|Pareto|RFM|CLV|ABC|UTC|SHA|CV|CI|AUC|ROC|OLS|HC3"
     r"|Python|Welch|Wald|Cramér|Varimax|Promax|Oblimin|Kaiser|Horn|Mann|Whitney|Fisher|Spearman|Pearson"

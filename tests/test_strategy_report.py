@@ -416,3 +416,21 @@ def test_relative_campaign_path_runs_through_the_kernel(tmp_path, monkeypatch):
     assert f"campaign rows read {len(frame):,}" in head and str(tmp_path) not in head
     assert result.manifest["parameters"]["campaign"] == "relative_campaign.csv"
     assert result.manifest["campaign_sha256"] == digest
+
+
+def test_campaign_table_title_names_the_file_and_the_log(tmp_path, study):
+    syn = study.source.synthetic
+    camp = syn.campaign.rename(columns={"customer_id": "cid", "arm": "grp", "start": "sent"})
+    path = tmp_path / "sent_mails.csv"
+    camp[["cid", "grp", "sent"]].to_csv(path, index=False)
+    inp = S.load_campaign(str(path), columns={"customer_id": "cid", "arm": "grp", "start": "sent"},
+                          study=study, post_days=60)  # fmt: skip
+    a = strategy.campaign_analysis(inp.frame, **inp.kwargs)
+    line, detail = S.title_lines(inp, a)
+    assert inp.uses_log and line.startswith("Campaign file sent_mails.csv (SHA-256 ")
+    assert "over 60 days from each customer's start date" in line
+    rows = inp.rows()
+    assert rows["read"] == len(camp) == rows["accepted"] + rows["rejected"]
+    missing_tier = int(inp.frame[["volume_tier", "index_tier"]].isna().any(axis=1).sum())
+    assert rows["rejected"] == missing_tier  # customers outside the calibration window: no tier
+    assert detail.startswith(f"campaign rows read {len(camp):,} / accepted {rows['accepted']:,}")

@@ -198,8 +198,10 @@ def title_lines(camp: CampaignInput, analysis) -> tuple[str, str]:
 
     arms = " / ".join(map(arm_count, analysis.arms)) + f" / {arm_count(analysis.control)} (control)"
     window = f" over {camp.window}" if camp.window else ""
+    named = f"Campaign file {camp.file_name}" if camp.name == camp.file_name else (
+        f"{camp.name}: file {camp.file_name}")  # fmt: skip
     line = (
-        f"{camp.name}: file {camp.file_name} (SHA-256 {camp.sha256}); "
+        f"{named} (SHA-256 {camp.sha256}); "
         f"{fmt_int(analysis.n_customers)} customers; arms {arms}; outcomes "
         f"{', '.join(analysis.outcomes)}{window}"
     )

@@ -13,6 +13,7 @@ import statsmodels.formula.api as smf
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
+from crmresearch._format import p_text
 from crmresearch.errors import DataError
 from crmresearch.strategy import (
     campaign_analysis,
@@ -25,6 +26,7 @@ from crmresearch.strategy import (
     policy_value,
     power_table,
     roi,
+    scheme_label,
 )
 
 OUTCOMES = ["visit", "conversion", "spend"]
@@ -150,7 +152,7 @@ def test_hillstrom_best_tier_only_when_heterogeneity_rejects(analysis):
             eff = analysis.tier_effects(r.outcome, r.arm, r.scheme)
             eff = eff[eff["tier"] != "overall"]
             assert r.best_tier == eff.loc[eff["effect"].idxmax(), "tier"]
-            assert "differs by tier" in r.statement
+            assert f"differs by {scheme_label(r.scheme)}" in r.statement
         else:
             assert pd.isna(r.best_tier)
             assert r.statement.startswith("No evidence that the effect")
@@ -201,9 +203,8 @@ def test_hillstrom_policy_differences_are_paired_difference_in_means(hillstrom, 
     arm, outcome = "Mens E-Mail", "spend"
     sub = hillstrom[hillstrom["segment"].isin([arm, "No E-Mail"])].reset_index(drop=True)
     k = int(round(0.2 * len(sub)))
-    top = lambda col: np.isin(
-        np.arange(len(sub)), np.argsort(-sub[col].to_numpy(), kind="stable")[:k]
-    )  # noqa: E731
+    def top(col):
+        return np.isin(np.arange(len(sub)), np.argsort(-sub[col].to_numpy(), kind="stable")[:k])
     d = top("index_score").astype(float) - top("history").astype(float)
     dy = d * sub[outcome].to_numpy()
     t = (sub["segment"] == arm).to_numpy()
@@ -421,3 +422,22 @@ def test_synthetic_campaign_planted_effects_recovered():
             planted = truth.campaign_effects.loc[t, outcome]
             row = eff.loc[(outcome, t)]
             assert row["ci_low"] < planted < row["ci_high"], (outcome, t)
+
+
+def test_hillstrom_tier_statements_name_their_scheme_and_say_where_schemes_disagree(analysis):
+    f = analysis.tier_findings.merge(analysis.heterogeneity, on=["scheme", "arm", "outcome"])
+    assert scheme_label("volume_tier") == "volume tier"
+    assert scheme_label("segment") == "'segment' tier"
+    for _, g in f.groupby(["arm", "outcome"]):
+        disagree = g["differ"].nunique() > 1
+        for r in g.itertuples():
+            assert f"by {scheme_label(r.scheme)} (" in r.statement
+            assert ("The tier schemes disagree" in r.statement) == disagree
+            if disagree:  # the other scheme's test, with its own p-values
+                other = g[g["scheme"] != r.scheme].iloc[0]
+                assert f"by {scheme_label(other.scheme)} the same test" in r.statement
+                assert f"Holm {p_text(other.p_adjusted)}" in r.statement
+    # Mens E-Mail on visit: index tiers reject (Holm 0.005), volume tiers do not (Holm 0.425)
+    mv = f[(f["arm"] == "Mens E-Mail") & (f["outcome"] == "visit")].set_index("scheme")
+    assert mv.loc["index_tier", "differ"] and not mv.loc["volume_tier", "differ"]
+    assert mv.loc["volume_tier", "p_adjusted"] == pytest.approx(0.425, abs=0.001)

@@ -140,9 +140,12 @@ def report_parameter_names(name: str) -> list[str]:
     return list(notebook_parameters(path))
 
 
-def begin(name: str, namespace: Mapping[str, Any]) -> ReportContext:
+def begin(name: str, namespace: Mapping[str, Any], *, show_title: bool = True) -> ReportContext:
     """Set up report ``name`` from the parameter values in ``namespace`` (the notebook's
-    ``globals()``): capture warnings, set figure defaults, build the study, show the title."""
+    ``globals()``): capture warnings, set figure defaults, build the study, show the title.
+
+    ``show_title=False``: the report shows its own title block (the strategy report names its
+    campaign, not the transaction log, on page 1) and its own truncated-holdout note."""
     from crmresearch.reports import display, labels
     from crmresearch.study import Study
 
@@ -163,6 +166,8 @@ def begin(name: str, namespace: Mapping[str, Any]) -> ReportContext:
     )
     truncated = holdout_coverage(study)
     context = ReportContext(name=name, params=params, study=study, warnings=log)
+    if not show_title:
+        return context
     title = params.get("title") or name.replace("_", " ").capitalize()
     display.title_block(str(title), subtitle(study), rows_line(study))
     if truncated:

@@ -35,6 +35,7 @@ __all__ = [
 
 #: Values of the ``data`` parameter that name a bundled source instead of a file.
 BUILTIN_SOURCES = ("cdnow", "synthetic")
+BUILTIN_CAMPAIGNS = ("hillstrom", "none")  # the strategy report's campaign without a file
 
 
 @dataclass(frozen=True)
@@ -323,7 +324,8 @@ def validate_params(
     """Check ``params`` against the notebook's ``parameters`` cell, before any kernel starts.
 
     Returns the full parameter set (defaults overridden by ``params``) with a relative ``data``
-    path made absolute (relative to ``base_dir``, default the current directory).
+    path made absolute (relative to ``base_dir``, default the current directory); so is a
+    ``campaign`` file (the kernel runs in the output folder).
 
     Raises
     ------
@@ -331,7 +333,8 @@ def validate_params(
         unknown parameter name (the message lists the known ones), a value whose type differs
         from the default's (an int is accepted for a float), or a value outside ``# one of:``.
     DataError
-        ``data`` is neither ``"cdnow"``/``"synthetic"`` nor an existing file.
+        ``data`` is neither ``"cdnow"``/``"synthetic"`` nor an existing file; ``campaign`` is
+        neither ``"hillstrom"``/``"none"`` nor an existing file.
     """
     path = Path(notebook)
     spec = notebook_parameters(path)
@@ -357,6 +360,18 @@ def validate_params(
                 f"existing CSV/Parquet path or one of: {', '.join(BUILTIN_SOURCES)}"
             )
         merged["data"] = str(data_path.resolve())
+    campaign = merged.get("campaign")  # strategy report: a campaign file, resolved like data
+    if isinstance(campaign, str) and campaign not in BUILTIN_CAMPAIGNS:
+        campaign_path = Path(campaign).expanduser()
+        if not campaign_path.is_absolute():
+            campaign_path = Path(base_dir or os.getcwd()) / campaign_path
+        if not campaign_path.is_file():
+            raise DataError(
+                f"report {label}: campaign file {campaign} not found (looked at "
+                f"{campaign_path}); give an existing CSV/Parquet path or one of: "
+                f"{', '.join(BUILTIN_CAMPAIGNS)}"
+            )
+        merged["campaign"] = str(campaign_path.resolve())
     check_settings(merged, label)
     return merged
 

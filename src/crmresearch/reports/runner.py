@@ -37,7 +37,7 @@ from typing import Any
 
 from crmresearch._io import write_json, write_text
 from crmresearch.reports.labels import translate_markdown
-from crmresearch.reports.params import BUILTIN_SOURCES, validate_params
+from crmresearch.reports.params import BUILTIN_CAMPAIGNS, BUILTIN_SOURCES, validate_params
 from crmresearch.reports.processes import (
     kernel_preexec,
     out_lock,
@@ -353,6 +353,9 @@ def public_parameters(params: dict[str, Any]) -> dict[str, Any]:
     data = out.get("data")
     if isinstance(data, str) and data not in BUILTIN_SOURCES:
         out["data"] = Path(data).name
+    campaign = out.get("campaign")
+    if isinstance(campaign, str) and campaign not in BUILTIN_CAMPAIGNS:
+        out["campaign"] = Path(campaign).name
     return out
 
 

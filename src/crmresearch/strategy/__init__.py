@@ -22,7 +22,7 @@ Modules: ``experiment`` (effects, experiment frame, robust OLS), ``did``, ``roi`
 ``power``, ``campaign``, ``hillstrom``. All estimators are plain OLS / sandwich algebra checked against statsmodels in the tests.
 """
 
-from crmresearch.strategy._common import OVERALL, label_text
+from crmresearch.strategy._common import OVERALL, label_text, scheme_label
 from crmresearch.strategy.campaign import CampaignAnalysis, campaign_analysis
 from crmresearch.strategy.campaign_table import campaign_experiment
 from crmresearch.strategy.did import DiDResult, diff_in_diff, make_panel
@@ -45,6 +45,7 @@ from crmresearch.strategy.roi import roi
 __all__ = [
     "OVERALL",
     "label_text",
+    "scheme_label",
     "EFFECT_COLUMNS",
     "TierEffects",
     "DiDResult",

@@ -10,7 +10,7 @@ import pandas as pd
 
 from crmresearch._stats import holm
 from crmresearch.errors import DataError
-from crmresearch.strategy._common import OVERALL, _ordered_levels, label_text
+from crmresearch.strategy._common import OVERALL, _ordered_levels, label_text, scheme_label
 from crmresearch.strategy.experiment import effect_by_tier
 from crmresearch.strategy.policy import policy_contrasts
 from crmresearch.strategy.power import power_table
@@ -44,20 +44,43 @@ def _tier_statement(row, eff: pd.DataFrame, alpha: float) -> dict:
     from crmresearch._format import p_text
 
     arm, outcome = label_text(row["arm"]), row["outcome"]
+    by = scheme_label(row["scheme"])
     p, p_adj = row["p_value"], row["p_adjusted"]
     if row["differ"]:
         tiers_ = eff[eff["tier"].map(label_text) != OVERALL]
         best = tiers_.loc[tiers_["effect"].idxmax()]
         return {
             "best_tier": label_text(best["tier"]),
-            "statement": f"The effect of {arm} on {outcome} differs by tier ({p_text(p)}; Holm "
-            f"{p_text(p_adj)}); it is largest in tier {label_text(best['tier'])}.",
+            "statement": f"The effect of {arm} on {outcome} differs by {by} ({p_text(p)}; Holm "
+            f"{p_text(p_adj)}); it is largest in {by} {label_text(best['tier'])}.",
         }
     return {
         "best_tier": None,
-        "statement": f"No evidence that the effect of {arm} on {outcome} differs by tier "
+        "statement": f"No evidence that the effect of {arm} on {outcome} differs by {by} "
         f"({p_text(p)}; Holm-adjusted over arms and outcomes {p_text(p_adj)}; alpha = {alpha:g}).",
     }
+
+
+def _disagreement(rows: list[dict]) -> None:
+    """Where the tier schemes disagree on one arm × outcome (one rejects, another does not),
+    say so in each scheme's statement, with the other scheme's test."""
+    from crmresearch._format import p_text
+
+    cells: dict = {}
+    for r in rows:
+        cells.setdefault((label_text(r["arm"]), r["outcome"]), []).append(r)
+    for group in cells.values():
+        if len({bool(r["differ"]) for r in group}) < 2:
+            continue
+        for r in group:
+            others = [o for o in group if o is not r and bool(o["differ"]) != bool(r["differ"])]
+            said = "; ".join(
+                f"by {scheme_label(o['scheme'])} the same test "
+                + ("rejects" if o["differ"] else "finds no evidence")
+                + f" ({p_text(o['p_value'])}; Holm {p_text(o['p_adjusted'])})"
+                for o in others
+            )
+            r["statement"] += f" The tier schemes disagree: {said}."
 
 
 def _mde_rows(sub, arm_col, outcome, tier, alpha, skip) -> list[dict]:
@@ -288,14 +311,19 @@ def _policies(frame, arm, control, treated, outcomes, rules, pairs, budget, alph
 
 
 def _findings(heterogeneity: pd.DataFrame, by_cell: dict, alpha: float) -> pd.DataFrame:
-    """One statement per scheme × arm × outcome; a best tier only where the test rejects."""
+    """One statement per scheme × arm × outcome naming its tier scheme; a best tier only where
+    the test rejects; where two schemes disagree, both statements say so."""
     rows = [
         {
             "scheme": r["scheme"],
             "arm": r["arm"],
             "outcome": r["outcome"],
+            "differ": bool(r["differ"]),
+            "p_value": r["p_value"],
+            "p_adjusted": r["p_adjusted"],
             **_tier_statement(r, by_cell[(r["scheme"], r["arm"], r["outcome"])], alpha),
         }
         for _, r in heterogeneity.iterrows()
     ]
+    _disagreement(rows)
     return pd.DataFrame(rows, columns=["scheme", "arm", "outcome", "best_tier", "statement"])

@@ -83,3 +83,13 @@ def label_text(value: Any) -> str:
     if isinstance(value, np.generic):
         value = value.item()
     return str(value)
+
+
+def scheme_label(column: str) -> str:
+    """A tier scheme named for sentences by its column: ``volume_tier`` → "volume tier",
+    ``index_tier`` → "index tier", ``segment`` → "'segment' tier" (two schemes' tier A are
+    different customers, so every heterogeneity sentence names its scheme)."""
+    words = str(column).replace("_", " ").strip()
+    if words.endswith(" tiers"):
+        words = words[:-1]
+    return words if words.endswith("tier") else f"'{column}' tier"

@@ -10,15 +10,20 @@ from typing import Any
 
 import pandas as pd
 
-from crmresearch._format import fmt_int, fmt_money, fmt_num, fmt_p, fmt_pct, p_text, signed
+from crmresearch._format import MINUS, fmt_int, fmt_money, fmt_num, fmt_p, fmt_pct, p_text, signed
 from crmresearch.reports import display as D
 from crmresearch.reports import labels
 from crmresearch.reports.sections.strategy_campaign import (
+    _JOIN,
     CampaignInput,
     MethodCheck,
+    _check_metrics,
     load_campaign,
     method_check,
+    show_method_check,
+    show_targeting,
     targeting,
+    title_lines,
 )
 
 __all__ = [
@@ -29,6 +34,8 @@ __all__ = [
     "method_check",
     "strategy_effectiveness",
     "targeting",
+    "reproducibility",
+    "show_title",
     "show_summary",
     "show_campaign",
     "show_effects",
@@ -60,6 +67,7 @@ class Strategy:
     margin: float = 0.3
     cost_per_customer: float = 0.1
     notes: list[str] = field(default_factory=list)
+    study: Any = None  # the transaction log's study (section 7; a campaign table's outcomes)
 
 
 def _pct2(x) -> str:
@@ -67,7 +75,9 @@ def _pct2(x) -> str:
 
 
 def _money(x, digits=2, a=None) -> str:
-    return fmt_money(x, digits, a.currency if a is not None else "$")
+    """Money in the campaign's currency (Hillstrom: $), else the report's ``currency``."""
+    symbol = a.currency if a is not None else labels.currency()
+    return fmt_money(x, digits, symbol).replace(MINUS, MINUS + _JOIN)
 
 
 def _effect(a, outcome, value, digits=2) -> str:
@@ -119,17 +129,28 @@ def _arm_finding(a, arm) -> str:
 
 
 def _tier_finding(a) -> str:
+    """Every sentence names its tier scheme (volume tier A and index tier A are different
+    customers); where the schemes disagree, the library's statement says so."""
+    from crmresearch.strategy import scheme_label
+
     het = a.heterogeneity
+    by = " or ".join(f"by {scheme_label(s)}" for s in a.schemes)
     differ = het[het["differ"]]
     if differ.empty:
         return (
-            f"No evidence that the effects differ by tier in any of the {len(het)} arm × outcome "
+            f"No evidence that the effects differ {by} in any of the {len(het)} arm × outcome "
             f"× tier-scheme tests (smallest Holm-adjusted {p_text(het['p_adjusted'].min())}); "
             "the tiers' effects cannot be ranked, so no tier is named best."
         )
     f = a.tier_findings.merge(het, on=["scheme", "arm", "outcome"])
     f = f[f["differ"]]
-    return " ".join(f["statement"].tolist())
+    rest = het[~het["differ"]]
+    tail = (
+        f" None of the other {len(rest)} arm × outcome × tier-scheme tests finds evidence that "
+        f"the effects differ (smallest Holm-adjusted {p_text(rest['p_adjusted'].min())})."
+        if len(rest) else ""
+    )  # fmt: skip
+    return " ".join(f["statement"].tolist()) + tail
 
 
 def _roi_finding(a, arm) -> str | None:
@@ -275,17 +296,19 @@ def strategy_effectiveness(
     from crmresearch import strategy
 
     result, table = targeting(study, budget=budget, n_boot=n_boot, seed=seed)
-    vc = {str(k): float(v) for k, v in result.table["value_capture"].items()}
+    vt = result.table  # the core-customer-loss report's validity numbers (same function)
     metrics = {
         "customers": int(len(study.features)),
         "budget_share": budget,
-        "value_capture_top_by_index": vc.get("top by index"),
-        "value_capture_top_by_volume": vc.get("top by volume"),
+        "value_capture_top_by_index": float(vt.loc["index", "value_capture"]),
+        "value_capture_top_by_volume": float(vt.loc["volume", "value_capture"]),
+        "precision_top_by_index": float(vt.loc["index", "precision"]),
+        "precision_top_by_volume": float(vt.loc["volume", "precision"]),
     }
     out = Strategy(
         metrics=metrics, kpis=[], findings=[], campaign=None, analysis=None, targeting=result,
         targeting_table=table, check=None, budget=budget, margin=margin,
-        cost_per_customer=cost_per_customer,
+        cost_per_customer=cost_per_customer, study=study,
     )  # fmt: skip
     if campaign != "none":
         camp = load_campaign(campaign, columns=campaign_columns, control=control, study=study,
@@ -296,6 +319,7 @@ def strategy_effectiveness(
         )  # fmt: skip
         out.campaign, out.analysis = camp, a
         metrics.update(_metrics(a, camp))
+        metrics["campaign_rows"] = camp.rows()
         out.kpis = _kpis(a)
         out.findings = [_arm_finding(a, arm) for arm in a.arms] + [_tier_finding(a)]
         for arm in a.arms:
@@ -305,23 +329,37 @@ def strategy_effectiveness(
             out.findings.append(reach)
     if method_check_customers:
         out.check = method_check(n_customers=method_check_customers, seed=seed)
-        metrics["method_check"] = {
-            "synthetic": True,
-            "customers": out.check.customers,
-            "all_covered": out.check.all_covered,
-            "tiers": {
-                r.tier: {
-                    "planted": r.planted,
-                    "estimate": float(r.estimate),
-                    "ci": [float(r.ci_low), float(r.ci_high)],
-                }
-                for r in out.check.table.itertuples()
-            },  # fmt: skip
-        }
+        metrics["method_check"] = _check_metrics(out.check)
     return out
 
 
 # ---------------------------------------------------------------------------- sections
+
+
+def show_title(se: Strategy, report) -> None:
+    """The title block: the campaign's data (file, SHA-256, arms, window, rows) — the headline
+    numbers are the campaign's; the transaction log is named where it is used (section 7, and
+    as the outcome source of a campaign table)."""
+    from crmresearch.reports.context import holdout_coverage, rows_line, subtitle
+
+    title = str(report.params.get("title") or "Strategy effectiveness")
+    study = report.study
+    if se.analysis is None:  # no campaign: the report is section 7 on the log alone
+        D.title_block(title, subtitle(study), rows_line(study))
+        truncated = holdout_coverage(study)
+        if truncated:
+            D.note(truncated, kind="warning", title="Truncated holdout.")
+        return
+    line, detail = title_lines(se.campaign, se.analysis)
+    if se.campaign.uses_log:
+        detail += f" · outcomes from {subtitle(study)}; {rows_line(study)}"
+    D.title_block(title, line, detail)
+
+
+def reproducibility(report, se: Strategy) -> None:
+    """The manifest, with the campaign file by basename and SHA-256 and its row counts."""
+    extra = se.campaign.facts() if se.campaign is not None else {}
+    D.manifest(report.public_params(), report.source, **report.manifest_facts(), **extra)
 
 
 def show_summary(se: Strategy) -> None:
@@ -353,25 +391,29 @@ def show_campaign(se: Strategy) -> None:
     D.table(
         table,
         caption=f"Customers and mean outcomes per arm ('{arm}' column)",
-        formats={
-            o: (_pct2 if a.outcome_kinds.get(o) == "rate" else "{:,.3f}") for o in a.outcomes
-        },  # fmt: skip
+        formats={o: (lambda v, o=o: _value(a, o, v)) for o in a.outcomes},
         index_label="arm",
     )
+    r = se.campaign.rows()
+    if r["rejected"]:
+        D.note(
+            f"{fmt_int(r['rejected'])} of {fmt_int(r['read'])} rows have a missing arm, outcome "
+            "or tier; each is left out of the analyses that need the missing value (the counts "
+            "per arm and outcome are in the effects tables).",
+            kind="warning",
+        )
 
 
 def _effects_view(a, outcome: str, scheme: str) -> pd.DataFrame:
     from crmresearch.strategy import label_text
 
     eff = a.tier_effects(outcome, None, scheme)
-    rate = a.outcome_kinds.get(outcome) == "rate"
     return pd.DataFrame(
         {
-            "arm": [label_text(x) for x in eff["arm"]],
             "tier": [label_text(x) for x in eff["tier"]],
             "treated": eff["n_treated"].astype("int64").to_numpy(),
             "control": eff["n_control"].astype("int64").to_numpy(),
-            "control mean": [fmt_pct(v, 2) if rate else fmt_num(v, 2) for v in eff["control_mean"]],
+            "control mean": [_value(a, outcome, v) for v in eff["control_mean"]],
             "effect": [_effect(a, outcome, v) for v in eff["effect"]],
             "95 % CI": [
                 _ci(a, outcome, lo, hi)
@@ -379,7 +421,8 @@ def _effects_view(a, outcome: str, scheme: str) -> pd.DataFrame:
             ],  # fmt: skip
             "p": [fmt_p(p) for p in eff["p_value"]],
             "p (Holm)": [fmt_p(p) for p in eff["p_adjusted"]],
-        }
+        },
+        index=pd.Index([label_text(x) for x in eff["arm"]], name="arm"),  # left-aligned labels
     )
 
 
@@ -388,17 +431,20 @@ def show_effects(se: Strategy, scheme_number: int = 1) -> None:
     a = se.analysis
     if a is None:
         return
+    from crmresearch.strategy import scheme_label
+
     schemes = list(a.schemes)
     if len(schemes) < scheme_number:
         D.note(f"No tier scheme number {scheme_number} in this campaign.", kind="info")
         return
     scheme = schemes[scheme_number - 1]
+    n_tests = int((a.effects["scheme"] == scheme).sum() - len(a.arms) * len(a.outcomes))
     for outcome in a.outcomes:
-        D.table(_effects_view(a, outcome, scheme), index=False,
-                caption=f"Effect on {outcome} by tier ('{scheme}'); Holm over all "
-                f"{int((a.effects['scheme'] == scheme).sum() - len(a.arms) * len(a.outcomes))} "
-                "per-tier tests")  # fmt: skip
-        D.show_figure(a.plot_forest(outcome, scheme=scheme, title=f"Effect on {outcome} by tier"))
+        D.table(_effects_view(a, outcome, scheme),
+                caption=f"Effect on {outcome} by {scheme_label(scheme)} ('{scheme}'); Holm over "
+                f"all {n_tests} per-tier tests of this scheme")  # fmt: skip
+        D.show_figure(a.plot_forest(outcome, scheme=scheme,
+                                    title=f"Effect on {outcome} by {scheme_label(scheme)}"))  # fmt: skip
 
 
 def show_heterogeneity(se: Strategy) -> None:
@@ -406,12 +452,11 @@ def show_heterogeneity(se: Strategy) -> None:
     a = se.analysis
     if a is None:
         return
-    from crmresearch.strategy import label_text
+    from crmresearch.strategy import label_text, scheme_label
 
     h = a.heterogeneity.merge(a.tier_findings, on=["scheme", "arm", "outcome"])
     view = pd.DataFrame(
         {
-            "tier scheme": h["scheme"].to_numpy(),
             "arm": [label_text(x) for x in h["arm"]],
             "outcome": h["outcome"].to_numpy(),
             "χ²": [fmt_num(v, 2) for v in h["chi2"]],
@@ -419,11 +464,15 @@ def show_heterogeneity(se: Strategy) -> None:
             "p": [fmt_p(v) for v in h["p_value"]],
             "p (Holm)": [fmt_p(v) for v in h["p_adjusted"]],
             "best tier": [
-                b if isinstance(b, str) else "none (no evidence)" for b in h["best_tier"]
-            ],
-        }
+                f"{scheme_label(sc)} {b}" if isinstance(b, str) else "none (no evidence)"
+                for sc, b in zip(h["scheme"], h["best_tier"], strict=True)
+            ],  # fmt: skip
+        },
+        index=pd.Index([scheme_label(x) for x in h["scheme"]], name="tier scheme"),
     )
-    D.table(view, index=False, caption="Joint test that the effect is the same in every tier")
+    D.table(view, caption="Joint test that the effect is the same in every tier of a scheme")
+    for statement in h.loc[h["differ"], "statement"]:
+        D.note(statement, kind="info")
 
 
 def show_roi(se: Strategy) -> None:
@@ -431,12 +480,11 @@ def show_roi(se: Strategy) -> None:
     a = se.analysis
     if a is None or a.roi is None or len(a.roi) == 0:
         return
-    from crmresearch.strategy import label_text
+    from crmresearch.strategy import label_text, scheme_label
 
     r = a.roi
     view = pd.DataFrame(
         {
-            "arm": [label_text(x) for x in r["arm"]],
             "tier": [label_text(x) for x in r["tier"]],
             "treated": r["n_treated"].astype("int64").to_numpy(),
             "profit per customer": [_money(v, 2, a) for v in r["profit_per_customer"]],
@@ -449,134 +497,83 @@ def show_roi(se: Strategy) -> None:
                 _money(v, 2, a) if ok else "none (effect ≤ 0)"
                 for v, ok in zip(r["break_even_cost"], r["has_break_even"], strict=True)
             ],  # fmt: skip
-        }
+        },
+        index=pd.Index([label_text(x) for x in r["arm"]], name="arm"),
     )
-    D.table(view, index=False, caption=f"ROI on {a.revenue} at the assumed margin "
-            f"{fmt_pct(a.margin, 0)} and {_money(a.cost_per_customer, 2, a)} per treated "
-            "customer")  # fmt: skip
+    D.table(view, caption=f"ROI on {a.revenue} by {scheme_label(next(iter(a.schemes)))} at the "
+            f"assumed margin {fmt_pct(a.margin, 0)} and {_money(a.cost_per_customer, 2, a)} per "
+            "treated customer")  # fmt: skip
 
 
 def show_policies(se: Strategy) -> None:
-    """Section 5: targeting rules (paired differences) and reach (labelled as reach)."""
+    """Section 5: targeting rules (paired differences) and reach (labelled as reach); one pair
+    of tables per outcome, so a heading never stands alone above a table that does not fit."""
     a = se.analysis
     if a is None:
         return
     from crmresearch.strategy import label_text
 
-    v = a.policy_values
-    values = pd.DataFrame(
-        {
-            "arm": [label_text(x) for x in v["arm"]],
-            "outcome": v["outcome"].to_numpy(),
-            "rule": v["rule"].to_numpy(),
-            "value per customer": [
-                _value(a, o, x) for o, x in zip(v["outcome"], v["value"], strict=True)
-            ],  # fmt: skip
-            "95 % CI": [
-                f"{_value(a, o, lo)} to {_value(a, o, hi)}"
-                for o, lo, hi in zip(v["outcome"], v["ci_low"], v["ci_high"], strict=True)
-            ],  # fmt: skip
-        }
-    )
-    D.table(values, index=False, caption="Value of each targeting rule (mean outcome per "
-            "customer had the rule chosen who gets the arm)", max_rows=80)  # fmt: skip
-    d = a.policy_differences
-    view = pd.DataFrame(
-        {
-            "arm": [label_text(x) for x in d["arm"]],
-            "outcome": d["outcome"].to_numpy(),
-            "rule − rule": [f"{x} − {y}" for x, y in zip(d["rule_a"], d["rule_b"], strict=True)],
-            "difference per customer": [
-                _effect(a, o, v, 3) for o, v in zip(d["outcome"], d["difference"], strict=True)
-            ],  # fmt: skip
-            "paired 95 % CI": [
-                _ci(a, o, lo, hi)
-                for o, lo, hi in zip(d["outcome"], d["ci_low"], d["ci_high"], strict=True)
-            ],  # fmt: skip
-            "p": [fmt_p(v) for v in d["p_value"]],
-        }
-    )
-    D.table(view, index=False, caption="Targeting rules compared on the same customers",
-            max_rows=80)  # fmt: skip
+    v, d = a.policy_values, a.policy_differences
+    for o in a.outcomes:
+        vo, do = v[v["outcome"] == o], d[d["outcome"] == o]
+        values = pd.DataFrame(
+            {
+                "rule": vo["rule"].to_numpy(),
+                "value per customer": [_value(a, o, x) for x in vo["value"]],
+                "95 % CI": [
+                    f"{_value(a, o, lo)} to {_value(a, o, hi)}"
+                    for lo, hi in zip(vo["ci_low"], vo["ci_high"], strict=True)
+                ],  # fmt: skip
+            },
+            index=pd.Index([label_text(x) for x in vo["arm"]], name="arm"),
+        )
+        D.table(values, caption=f"{o}: value of each targeting rule (mean outcome per customer "
+                "had the rule chosen who gets the arm)")  # fmt: skip
+        view = pd.DataFrame(
+            {
+                "rule − rule": [f"{x} − {y}" for x, y in zip(do["rule_a"], do["rule_b"],
+                                                               strict=True)],  # fmt: skip
+                "difference per customer": [_effect(a, o, x, 3) for x in do["difference"]],
+                "paired 95 % CI": [
+                    _ci(a, o, lo, hi) for lo, hi in zip(do["ci_low"], do["ci_high"], strict=True)
+                ],  # fmt: skip
+                "p": [fmt_p(x) for x in do["p_value"]],
+            },
+            index=pd.Index([label_text(x) for x in do["arm"]], name="arm"),
+        )
+        D.table(view, caption=f"{o}: targeting rules compared on the same customers")
     r = a.reach
     if len(r):
         D.table(
             pd.DataFrame(
-                {
-                    "rule": r["rule"].to_numpy(),
-                    "outcome": r["outcome"].to_numpy(),
-                    "reach": [fmt_pct(v) for v in r["reach"]],
-                }
-            ),  # fmt: skip
-            index=False,
+                {"outcome": r["outcome"].to_numpy(), "reach": [fmt_pct(x) for x in r["reach"]]},
+                index=pd.Index(r["rule"].to_numpy(), name="rule"),
+            ),
             caption="Reach (not an effect): share of each outcome in the control arm held by "
             "the customers a rule would target",
         )
 
 
 def show_power(se: Strategy) -> None:
-    """Section 6: minimum detectable effect per tier."""
+    """Section 6: minimum detectable effect per tier (one table per tier scheme)."""
     a = se.analysis
     if a is None or len(a.mde) == 0:
         return
-    from crmresearch.strategy import label_text
+    from crmresearch.strategy import label_text, scheme_label
 
-    m = a.mde
-    view = pd.DataFrame(
-        {
-            "tier scheme": m["scheme"].to_numpy(),
-            "arm": [label_text(x) for x in m["arm"]],
-            "outcome": m["outcome"].to_numpy(),
-            "tier": [label_text(x) for x in m["tier"]],
-            "treated": m["n_treated"].astype("int64").to_numpy(),
-            "control": m["n_control"].astype("int64").to_numpy(),
-            "minimum detectable effect": [
-                _effect(a, o, v) for o, v in zip(m["outcome"], m["mde"], strict=True)
-            ],  # fmt: skip
-        }
-    )
-    D.table(view, index=False, caption="Smallest effect each tier could detect (power 80 %)",
-            max_rows=80)  # fmt: skip
-
-
-def show_targeting(se: Strategy) -> None:
-    """Section 7: the schemes' reach on the transaction data's holdout (not an effect)."""
-    D.table(
-        se.targeting_table,
-        caption=f"Targeting {fmt_pct(se.budget, 0)} of customers: reach of next-period revenue "
-        "(who holds the value; not what a campaign would change)",
-    )
-    D.show_figure(se.targeting.plot_gain())
-
-
-def show_method_check(se: Strategy) -> None:
-    """Appendix: the synthetic method check (planted vs recovered)."""
-    c = se.check
-    if c is None:
-        D.note("Method check not run (method_check_customers = 0).", kind="info")
-        return
-    D.note(
-        f"SYNTHETIC data ({fmt_int(c.customers)} simulated customers, seed {c.seed}): a check "
-        "that the method recovers planted effects. None of these numbers describe real customers.",
-        kind="synthetic",
-        title="Synthetic data.",
-    )
-    t = c.table
-    view = pd.DataFrame(
-        {
-            "planted effect": [fmt_money(v, 2) for v in t["planted"]],
-            "recovered": [fmt_money(v, 2) for v in t["estimate"]],
-            "95 % CI": [
-                f"{fmt_money(lo, 2)} to {fmt_money(hi, 2)}"
-                for lo, hi in zip(t["ci_low"], t["ci_high"], strict=True)
-            ],  # fmt: skip
-            "planted inside CI": ["yes" if v else "no" for v in t["covered"]],
-        },
-        index=pd.Index(t["tier"], name="tier"),
-    )
-    D.table(view, caption="Method check: planted vs recovered revenue effect per tier (synthetic)")
-    inside = int(t["covered"].sum())
-    D.note(
-        f"The planted effect lies inside the recovered 95 % CI in {inside} of {len(t)} tiers.",
-        kind="synthetic",
-    )
+    for scheme in a.schemes:
+        m = a.mde[a.mde["scheme"] == scheme]
+        view = pd.DataFrame(
+            {
+                "outcome": m["outcome"].to_numpy(),
+                "tier": [label_text(x) for x in m["tier"]],
+                "treated": m["n_treated"].astype("int64").to_numpy(),
+                "control": m["n_control"].astype("int64").to_numpy(),
+                "minimum detectable effect": [
+                    _effect(a, o, x) for o, x in zip(m["outcome"], m["mde"], strict=True)
+                ],  # fmt: skip
+            },
+            index=pd.Index([label_text(x) for x in m["arm"]], name="arm"),
+        )
+        D.table(view, caption=f"Smallest effect each {scheme_label(scheme)} could detect "
+                "(power 80 %)")  # fmt: skip

@@ -272,7 +272,8 @@ def capture_warnings() -> WarningLog:
     """Route all warnings of this kernel into a list shown later as a styled note (not stderr)."""
 
     def _sink(message, category, filename, lineno, file=None, line=None):
-        text = f"{category.__name__}: {message}"
+        # the message, not Python's class name (which means nothing to a manager)
+        text = str(message) if issubclass(category, UserWarning) else f"{category.__name__}: {message}"
         if text not in _WARNINGS:
             _WARNINGS.append(text)
 
@@ -377,6 +378,8 @@ def _param_text(key: str, value: Any, used: Mapping[str, Any]) -> str:
         return t("none") if isinstance(value, (Mapping, list, tuple)) else t("default")
     if isinstance(value, bool):
         return t("yes") if value else t("no")
+    if key == "core_share" and value == 0:  # 0 means like for like, not a 0 % core
+        return t("size of the top volume tier")
     if isinstance(value, Mapping):
         return "; ".join(f"{k} → {v}" for k, v in value.items())
     if isinstance(value, (list, tuple)):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from crmresearch._format import fmt_num, fmt_pct, signed
+from crmresearch.reports.labels import currency
 from crmresearch.reports.labels import money as fmt_money  # the report's currency
 
 __all__ = [
@@ -56,7 +57,7 @@ def points(x) -> str:
 
 
 def effect_table(result) -> pd.DataFrame:
-    """Each comparison's churn difference with the CI and p-value of one Wald test, plus the
+    """Each comparison's churn difference with the CI and p-value of one score test, plus the
     spend-adjusted odds ratios (linear and spline) with their Wald CI and p."""
     rows = []
     for _name, r in result.comparisons.iterrows():
@@ -66,7 +67,7 @@ def effect_table(result) -> pd.DataFrame:
             "estimate": points(r["risk_difference"]),
             "95 % CI": f"{signed(100 * r['ci_low'])} to {signed(100 * r['ci_high'])} pts",
             "p-value": r["p_value"],
-            "test": "Wald z (difference of churn rates)",
+            "test": "score test (Miettinen-Nurminen), difference of churn rates",
         })  # fmt: skip
     c = result.comparison
     for key, label, test in (
@@ -95,8 +96,8 @@ def neglected_list(result, rows: int = 15) -> pd.DataFrame:
     nl = result.neglected.head(rows)
     out = pd.DataFrame({"volume tier": nl["volume_tier"]}, index=nl.index)
     if result.pseudonymized:
-        out["revenue before"] = loss.revenue_band(nl["revenue_before"]).to_numpy()
-        out["revenue after"] = loss.revenue_band(nl["revenue_after"]).to_numpy()
+        out["revenue before"] = loss.revenue_band(nl["revenue_before"], symbol=currency()).to_numpy()
+        out["revenue after"] = loss.revenue_band(nl["revenue_after"], symbol=currency()).to_numpy()
     else:
         out["revenue before"] = nl["revenue_before"]
         out["revenue after"] = nl["revenue_after"]
@@ -132,13 +133,19 @@ def sensitivity_table(table: pd.DataFrame) -> pd.DataFrame:
             "odds ratio, spend-adjusted": table["odds_ratio_adjusted"].to_numpy(),
             "odds ratio, spline": table["odds_ratio_spline"].to_numpy(),
         },
-        index=pd.Index(
-            [f"{fmt_pct(s)}" + (" (size of top tier)" if e else "")
-             for s, e in zip(table["core_share"], table["equal_size"], strict=True)],
-            name="core share",
-        ),  # fmt: skip
+        index=pd.Index([_share_label(r) for _, r in table.iterrows()], name="core share"),
     )
 
+
+
+def _share_label(row) -> str:
+    """``10.0 %``; the equal-size row ``5.0 % = size of top tier`` (shown once even when a
+    requested share gives the same core)."""
+    if not row["equal_size"]:
+        return fmt_pct(row["core_share"])
+    same = row.get("same_as_share", float("nan"))
+    shown = same if same == same else row["core_share"]  # NaN != NaN
+    return f"{fmt_pct(shown)} = size of top tier"
 
 
 def rising_table(rising) -> pd.DataFrame:
@@ -175,6 +182,9 @@ def validity_table(validity) -> pd.DataFrame:
         row = {"customers in top tier": int(r["k"])}
         for m, label in (("precision", "precision"), ("value_capture", "value capture"),
                          ("churn", "holdout churn")):  # fmt: skip
+            if not r.get("estimable", True):  # undersized top tier: nothing to compare
+                row[label] = row[f"{label} − index"] = "not estimable"
+                continue
             row[label] = f"{fmt_pct(r[m])} ({fmt_pct(r[m + '_low'])} – {fmt_pct(r[m + '_high'])})"
             if s in d.index:
                 dr = d.loc[s]

@@ -365,7 +365,7 @@ def test_minimum_by_construction_beside_the_observed_share(world):
     assert r.core_customers == 300 and r.minimum_by_construction == pytest.approx(225 / 300)
     assert r.neglected_share >= r.minimum_by_construction
     text = " ".join(r.findings())
-    assert "at least 75.0\u00a0% of the core must lie outside tier(s) A by construction" in text
+    assert "at least 75.0\u00a0% of the core must lie outside tier A by construction" in text
 
 
 def test_every_ci_comes_with_the_p_of_the_same_test(world):

@@ -81,25 +81,27 @@ def difference_sentence(subject: str, reference: str, p1: float, p0: float, rd: 
 
 def _sizes(r) -> list[str]:
     g = r.groups["customers"]
-    tops = ", ".join(r.top_volume_tiers)
+    # "tier A" / "tiers A, B": never "tier(s)" in a sentence for a manager
+    tops = ("tier " if len(r.top_volume_tiers) == 1 else "tiers ") + ", ".join(r.top_volume_tiers)
+    hold = "holds" if len(r.top_volume_tiers) == 1 else "hold"
     out = [
         f"The core is the top {fmt_int(r.core_customers)} customers by the classification index "
-        f"({fmt_pct(r.core_share)} of {fmt_int(r.n)}); volume tier(s) {tops} hold "
+        f"({fmt_pct(r.core_share)} of {fmt_int(r.n)}); volume {tops} {hold} "
         f"{fmt_int(r.top_volume_customers)}. {fmt_int(g['neglected_core'])} core customers "
-        f"({fmt_pct(r.neglected_share)} of the core) are outside tier(s) {tops} (neglected core); "
-        f"{fmt_int(g['over_served'])} tier-{tops} customers are outside the core (over-served)."
+        f"({fmt_pct(r.neglected_share)} of the core) are outside {tops} (neglected core); "
+        f"{fmt_int(g['over_served'])} {tops} customers are outside the core (over-served)."
     ]
     if r.core_share_requested is None:
         out.append(
-            f"The core has the size of tier(s) {tops}, so the neglected share is not forced by the "
+            f"The core has the size of {tops}, so the neglected share is not forced by the "
             "sizes of the two groups."
         )
     elif r.minimum_by_construction > 0:
         excess = r.neglected_share - r.minimum_by_construction
         out.append(
-            f"With a core of {fmt_pct(r.core_share, 0)} and tier(s) {tops} of "
+            f"With a core of {fmt_pct(r.core_share, 0)} and {tops} of "
             f"{fmt_pct(r.top_volume_customers / r.n)}, at least "
-            f"{fmt_pct(r.minimum_by_construction)} of the core must lie outside tier(s) {tops} by "
+            f"{fmt_pct(r.minimum_by_construction)} of the core must lie outside {tops} by "
             f"construction; the observed share exceeds this minimum by {_pts(excess)}."
         )
     return out

@@ -22,8 +22,11 @@ from crmresearch.reports import display as D
 from crmresearch.reports.labels import currency
 from crmresearch.reports.labels import money as fmt_money  # the report's currency
 from crmresearch.reports.sections.core_loss_tables import (
+    _problems_applicable,
+    _recency_caveat,
     effect_table,
     group_table,
+    lists_text,
     neglected_list,
     out_of_time_table,
     overlap_table,
@@ -52,6 +55,7 @@ __all__ = [
     "show_effects",
     "show_sensitivity",
     "show_lists",
+    "lists_text",
     "show_neglected",
     "show_rising_and_problems",
     "show_validity",
@@ -150,32 +154,6 @@ def rising_stars(study, *, rise: float, rise_freq: str, rise_periods: int):
     )
     rv.recency_caveat = _recency_caveat(study, values, tiers_by_period, rv.rising)
     return rv
-
-
-def _recency_caveat(study, values, tiers_by_period, rising) -> str:
-    """Plain words on what the rising-star rule selects: an index that rose in the last period
-    mostly means a purchase in that period, so the holdout comparison with peers is partly a
-    comparison of recent with less recent buyers (measured here, not assumed)."""
-    last = values.columns[-1]
-    frame = getattr(study.log, "frame", study.log)
-    dates = pd.to_datetime(frame["date"])
-    period = dates.dt.to_period(last.freq) if isinstance(last, pd.Period) else None
-    if period is None or not len(rising):
-        return ""
-    bought = pd.Index(frame.loc[(period == last).to_numpy(), "customer_id"].unique())
-    now = tiers_by_period[last]
-    peers = now.index[now.isin(set(rising["tier"].astype(str))) & ~now.index.isin(rising.index)
-                      & values[last].notna()]  # fmt: skip
-    share_r = float(rising.index.isin(bought).mean())
-    share_p = float(peers.isin(bought).mean()) if len(peers) else float("nan")
-    return (
-        f"What the rule selects: {fmt_pct(share_r)} of the rising stars bought in the last "
-        f"period ({last}), against {fmt_pct(share_p)} of their peers. A rise of the index mostly "
-        "means a recent purchase, so part of the rising stars' lower churn simply reflects that "
-        "they bought recently; the comparison is not one of equally recent customers."
-    )
-
-
 
 
 def _clv_scores(study):
@@ -490,32 +468,6 @@ def show_sensitivity(cl: CoreLoss) -> None:
             formats={"neglected share": fmt_pct, "minimum by construction": fmt_pct,
                      "p-value": fmt_p})  # fmt: skip
     D.show_figure(plots.core_share_sensitivity_plot(cl.sensitivity))
-
-
-def _problems_applicable(problems: pd.DataFrame) -> bool:
-    return bool(problems.attrs.get("rules", []))
-
-
-def lists_text(cl: CoreLoss) -> str:
-    """Where the complete lists are and what the ids are, true to this run's parameters: no
-    files are promised that were not written, no stable pseudonyms without the firm's key."""
-    if cl.list_files:
-        where = (f"The complete lists are in {' and '.join(cl.list_files)} next to this report "
-                 "(CSV with BOM for Excel, XLSX with one sheet per list).")  # fmt: skip
-    else:
-        where = ("No list files were written in this run (set lists_dir to a folder to get the "
-                 "complete lists as CSV and XLSX); this report shows counts and a preview.")  # fmt: skip
-    if not cl.pseudonymized:
-        ids = "Ids are the real customer ids."
-    elif cl.stable_key:
-        ids = (f"Ids are keyed pseudonyms from the firm's key file (fingerprint "
-               f"{cl.lists.key_fingerprint}): the same key file gives the same pseudonyms in "
-               "every run.")  # fmt: skip
-    else:
-        ids = ("Ids are pseudonyms made with a new key for this run only: they cannot be matched "
-               "with another run's lists. To keep them, run with id_key set to a key file the "
-               "firm keeps (created with mode 0600 when missing).")  # fmt: skip
-    return f"{where} {ids} No list carries an index column; revenue is shown in bands."
 
 
 def show_lists(cl: CoreLoss) -> None:

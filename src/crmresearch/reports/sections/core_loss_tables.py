@@ -19,6 +19,7 @@ __all__ = [
     "rising_table",
     "validity_table",
     "out_of_time_table",
+    "lists_text",
 ]
 
 GROUP_NAMES = {
@@ -211,3 +212,51 @@ def out_of_time_table(validity) -> pd.DataFrame | None:
     )  # fmt: skip
 
 
+def _recency_caveat(study, values, tiers_by_period, rising) -> str:
+    """Plain words on what the rising-star rule selects: an index that rose in the last period
+    mostly means a purchase in that period, so the holdout comparison with peers is partly a
+    comparison of recent with less recent buyers (measured here, not assumed)."""
+    last = values.columns[-1]
+    frame = getattr(study.log, "frame", study.log)
+    dates = pd.to_datetime(frame["date"])
+    period = dates.dt.to_period(last.freq) if isinstance(last, pd.Period) else None
+    if period is None or not len(rising):
+        return ""
+    bought = pd.Index(frame.loc[(period == last).to_numpy(), "customer_id"].unique())
+    now = tiers_by_period[last]
+    peers = now.index[now.isin(set(rising["tier"].astype(str))) & ~now.index.isin(rising.index)
+                      & values[last].notna()]  # fmt: skip
+    share_r = float(rising.index.isin(bought).mean())
+    share_p = float(peers.isin(bought).mean()) if len(peers) else float("nan")
+    return (
+        f"What the rule selects: {fmt_pct(share_r)} of the rising stars bought in the last "
+        f"period ({last}), against {fmt_pct(share_p)} of their peers. A rise of the index mostly "
+        "means a recent purchase, so part of the rising stars' lower churn simply reflects that "
+        "they bought recently; the comparison is not one of equally recent customers."
+    )
+
+
+def _problems_applicable(problems: pd.DataFrame) -> bool:
+    return bool(problems.attrs.get("rules", []))
+
+
+def lists_text(cl) -> str:
+    """Where the complete lists are and what the ids are, true to this run's parameters: no
+    files are promised that were not written, no stable pseudonyms without the firm's key."""
+    if cl.list_files:
+        where = (f"The complete lists are in {' and '.join(cl.list_files)} next to this report "
+                 "(CSV with BOM for Excel, XLSX with one sheet per list).")  # fmt: skip
+    else:
+        where = ("No list files were written in this run (set lists_dir to a folder to get the "
+                 "complete lists as CSV and XLSX); this report shows counts and a preview.")  # fmt: skip
+    if not cl.pseudonymized:
+        ids = "Ids are the real customer ids."
+    elif cl.stable_key:
+        ids = (f"Ids are keyed pseudonyms from the firm's key file (fingerprint "
+               f"{cl.lists.key_fingerprint}): the same key file gives the same pseudonyms in "
+               "every run.")  # fmt: skip
+    else:
+        ids = ("Ids are pseudonyms made with a new key for this run only: they cannot be matched "
+               "with another run's lists. To keep them, run with id_key set to a key file the "
+               "firm keeps (created with mode 0600 when missing).")  # fmt: skip
+    return f"{where} {ids} No list carries an index column; revenue is shown in bands."

@@ -104,17 +104,15 @@ def test_ci_and_p_agree_on_random_small_tables():
             assert (lo > 0 or hi < 0) == (p < 0.05), (a, n1, c, n0)
 
 
-def test_statsmodels_restricted_mle_is_off_ours_is_the_mle():
-    """Why the CI is not statsmodels': its restricted MLE does not maximise the likelihood."""
-    from statsmodels.stats.proportion import score_test_proportions_2indep
-
+@pytest.mark.parametrize("case", CASES)
+def test_restricted_mle_is_the_maximum_of_the_likelihood(case):
+    """The cubic's root is the restricted MLE (statsmodels' is not: issue #10269)."""
     from crmresearch._stats import _mn_restricted
 
-    a, n1, c, n0, d = 64, 425, 100, 753, -0.05
-    ref = _restricted_mle(a, n1, c, n0, d)
-    assert _mn_restricted(a, n1, c, n0, d) == pytest.approx(ref, abs=1e-7)
-    sm = score_test_proportions_2indep(a, n1, c, n0, value=d, compare="diff")
-    assert abs(sm.prop1_null - ref[0]) > 1e-3  # statsmodels 0.14 (issue #10269)
+    for d in (-0.9, -0.489, -0.05, 0.05, 0.19, 0.6):
+        q1, q0 = _mn_restricted(*case, d)
+        assert q1 - q0 == pytest.approx(d, abs=1e-12) and 0 <= q0 <= 1 and 0 <= q1 <= 1
+        assert (q1, q0) == pytest.approx(_restricted_mle(*case, d), abs=2e-7)
 
 
 def test_review_case_three_customers_gives_no_finding():

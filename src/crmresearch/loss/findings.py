@@ -89,7 +89,7 @@ def _sizes(r) -> list[str]:
         f"({fmt_pct(r.core_share)} of {fmt_int(r.n)}); volume {tops} {hold} "
         f"{fmt_int(r.top_volume_customers)}. {fmt_int(g['neglected_core'])} core customers "
         f"({fmt_pct(r.neglected_share)} of the core) are outside {tops} (neglected core); "
-        f"{fmt_int(g['over_served'])} {tops} customers are outside the core (over-served)."
+        f"{fmt_int(g['over_served'])} customers of {tops} are outside the core (over-served)."
     ]
     if r.core_share_requested is None:
         out.append(

@@ -477,12 +477,12 @@ def show_lists(cl: CoreLoss) -> None:
     if not _problems_applicable(cl.problems):  # no "problem 0" row beside "not applicable"
         counts = counts.drop(index="problem", errors="ignore")
         overlaps = overlaps.drop(index="problem", columns="problem", errors="ignore")
-    D.table(counts[["on list", "primary list", "treatment"]],
-            caption="Customer lists: one primary list per customer")  # fmt: skip
-    D.table(overlaps, caption="Customers on two lists (diagonal: list size)")
+    caption = "Customer lists: one primary list per customer"
     if not _problems_applicable(cl.problems):
         words = _missing_data_words(cl.problems.attrs.get("skipped_rules", []))
-        D.note(f"No {words} data: problem list not applicable.", kind="info")
+        caption += f" (no {words} data: problem list not applicable)"
+    D.table(counts[["on list", "primary list", "treatment"]], caption=caption)
+    D.table(overlaps, caption="Customers on two lists (diagonal: list size)")
     D.note(lists_text(cl), kind="info", title="Lists.")
 
 

@@ -121,14 +121,28 @@ def test_polish_texts(study, monkeypatch):
     assert sum("size of top tier" in i for i in st.index) == 1
 
 
+@pytest.fixture(scope="module")
+def yuan_report(tmp_path_factory):
+    from crmresearch import reports
+
+    return reports.run("core_customer_loss",
+                       {"data": "synthetic", "n_customers": 400, "n_boot": 20, "currency": "¥"},
+                       tmp_path_factory.mktemp("yuan"), progress=False, formats=("html",))  # fmt: skip
+
+
+@pytest.mark.slow
+def test_rendered_yuan_report_has_no_dollar(yuan_report):
+    html = (yuan_report.out_dir / "core_customer_loss.html").read_text(encoding="utf-8")
+    text = re.sub(r"<[^>]+>", " ", re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", html, flags=re.S))
+    assert "¥" in text and "Revenue at risk in the neglected core: ¥" in text
+    assert "$" not in text
+
+
 @pytest.mark.slow
 @pytest.mark.xfail(reason="needs the runner to set CRMRESEARCH_REPORT_DIR (requested from reports)",
                    strict=False)  # fmt: skip
-def test_rendered_report_holds_its_lists(tmp_path):
-    from crmresearch import reports
-
-    result = reports.run("core_customer_loss",
-                         {"data": "synthetic", "n_customers": 400, "n_boot": 20, "currency": "¥"},
-                         tmp_path, progress=False, formats=("html",))  # fmt: skip
-    files = {p.name for p in result.out_dir.iterdir()}
+def test_rendered_report_holds_its_lists(yuan_report):
+    files = {p.name for p in yuan_report.out_dir.iterdir()}
     assert "customer_lists.csv" in files and "customer_lists.xlsx" in files
+    html = (yuan_report.out_dir / "core_customer_loss.html").read_text(encoding="utf-8")
+    assert "The complete lists are in customer_lists.csv and customer_lists.xlsx" in html

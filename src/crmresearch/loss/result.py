@@ -37,7 +37,7 @@ class CoreLossResult:
         (older names: the same amount at run_rate 1).
     comparison : dict
         Neglected vs served core: ``risk_difference`` with ``risk_difference_ci`` and
-        ``risk_difference_p`` (one test: Wald z, unpooled SE), ``risk_ratio`` (+ log CI), ``z``
+        ``risk_difference_p`` (one test: the Miettinen-Nurminen score test; the CI is its inversion), ``risk_ratio`` (+ log CI), ``z``
         and ``p_value`` (pooled two-proportion z-test of equal churn), ``odds_ratio`` (+ CI, p:
         logit with linear log spend; the same as ``odds_ratio_adjusted``), ``odds_ratio_spline``
         (+ CI, p: logit with a natural
@@ -45,7 +45,7 @@ class CoreLossResult:
     comparisons : DataFrame
         One row per pair (``neglected_vs_served``, ``over_served_vs_served``,
         ``neglected_vs_over_served``): churn of both, ``risk_difference``, ``ci_low``,
-        ``ci_high``, ``p_value`` (Wald z, the test of the CI), ``risk_ratio``.
+        ``ci_high``, ``p_value`` (score test, the test of the CI), ``risk_ratio``.
     adjustment : SpendAdjustment
         Spend overlap, spline adjustment, local band comparison, ``extrapolation`` flag.
     neglected, over_served : DataFrame

@@ -113,14 +113,10 @@ def potential_core_loss(
     - ``churn_rate = x_g / n_g`` with a Wilson CI;
     - ``revenue_at_risk = run_rate * sum revenue_before`` over the cell's churned customers
       (:data:`REVENUE_AT_RISK`); ``revenue_after = sum`` of holdout revenue;
-    - risk difference ``p1 - p0`` with the Miettinen-Nurminen score CI and the p-value of the
-      same score test (``risk_difference_p``; :func:`crmresearch._stats.risk_difference_score`:
-      the CI is the set of differences the test keeps, valid with 0 % / 100 % churn and small
-      groups; finding sentences claim no difference for a group under ``MIN_GROUP_SIZE`` = 10
-      customers); risk ratio ``p1/p0`` with CI
-      ``exp(log RR +- z sqrt(1/a - 1/n1 + 1/c - 1/n0))`` (0.5 added to the counts when one is
-      0), equal to ``statsmodels.stats.proportion.confint_proportions_2indep(method="log",
-      compare="ratio")``; the pooled
+    - risk difference ``p1 - p0``, Miettinen-Nurminen score CI and the p of the same score test
+      (``_stats.risk_difference_score``; valid at 0 %/100 % churn; findings claim nothing for a
+      group under 10 customers); risk ratio ``p1/p0``, CI ``exp(log RR +- z sqrt(1/a - 1/n1 +
+      1/c - 1/n0))`` (0.5 added when a count is 0; = statsmodels ``method="log"``); the pooled
       two-proportion z-test (``z``, ``p_value``) is kept as the test of equal churn;
     - logistic regressions over core customers: ``logit P(churn) = b0 + b1 neglected + f(s)``
       with ``s = log(1 + max(revenue_before, 0))`` and ``f`` linear (``odds_ratio``, also named

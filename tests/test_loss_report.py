@@ -139,8 +139,6 @@ def test_rendered_yuan_report_has_no_dollar(yuan_report):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="needs the runner to set CRMRESEARCH_REPORT_DIR (requested from reports)",
-                   strict=False)  # fmt: skip
 def test_rendered_report_holds_its_lists(yuan_report):
     files = {p.name for p in yuan_report.out_dir.iterdir()}
     assert "customer_lists.csv" in files and "customer_lists.xlsx" in files

@@ -53,7 +53,7 @@ def difference_sentence(subject: str, reference: str, p1: float, p0: float, rd: 
              if k is not None and k < MIN_GROUP_SIZE]  # fmt: skip
     if small:
         who = " and ".join(f"{fmt_int(k)} {name}" for name, k in small)
-        verb = "is" if len(small) == 1 else "are"
+        verb = "is" if len(small) == 1 and small[0][1] == 1 else "are"
         return (
             f"{subject.capitalize()} and {reference} {what} at {rates}, but there {verb} only "
             f"{who}: too few to compare (at least {MIN_GROUP_SIZE} customers per group are "

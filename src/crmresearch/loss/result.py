@@ -165,7 +165,8 @@ class CoreLossResult:
 
         return core_loss_findings(self, language=language, currency=currency)
 
-    def summary(self) -> str:
+    def summary(self, currency: str = "$") -> str:
+        """Plain-text result: cells, comparisons, findings (money with ``currency``), notes."""
         c = self.comparison
         tops = ", ".join(self.top_volume_tiers)
         ci = c["risk_difference_ci"]
@@ -206,7 +207,7 @@ class CoreLossResult:
             f"{NEGLECTED_LINE_START}{len(self.neglected):,} customers (listed in .neglected, "
             + ("pseudonymized ids)" if self.pseudonymized else "raw ids)"),
             "",
-            *self.findings(),
+            *self.findings(currency=currency),
         ]
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)

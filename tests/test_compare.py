@@ -12,6 +12,7 @@ from statsmodels.stats.multitest import multipletests
 from crmresearch import compare as C
 from crmresearch import tiers as T
 from crmresearch.errors import DataError
+from test_loss_score import score_reference  # brute-force score CI (tests/test_loss_score.py)
 
 
 @pytest.fixture(scope="module")
@@ -232,7 +233,7 @@ def _rising_world(n=6000, seed=2):
 
 
 def test_validate_rising_stars_vs_plain_pandas_and_scipy():
-    from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
+    from statsmodels.stats.proportion import test_proportions_2indep
 
     values, tiers, outcomes = _rising_world()
     v = C.validate_rising_stars(values, tiers, outcomes, rise=10, periods=1)
@@ -248,10 +249,10 @@ def test_validate_rising_stars_vs_plain_pandas_and_scipy():
         assert row["n_rising"] == r_m.sum() and row["n_peers"] == p_m.sum()
         assert row["churn_rising"] == pytest.approx(ch[r_m].mean())
         a, n1, c, n0 = int(ch[r_m].sum()), int(r_m.sum()), int(ch[p_m].sum()), int(p_m.sum())
-        lo, hi = confint_proportions_2indep(a, n1, c, n0, method="wald")
-        assert (row["ci_low"], row["ci_high"]) == pytest.approx((lo, hi), rel=1e-9)
+        _, lo, hi, _ = score_reference(a, n1, c, n0)
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx((lo, hi), abs=2e-6)
         assert row["p_value"] == pytest.approx(
-            test_proportions_2indep(a, n1, c, n0, method="wald").pvalue, rel=1e-9)  # fmt: skip
+            test_proportions_2indep(a, n1, c, n0, method="score").pvalue, rel=1e-9)  # fmt: skip
         t = stats.ttest_ind(y[r_m], y[p_m], equal_var=False)
         assert row["revenue_p_value"] == pytest.approx(t.pvalue, rel=1e-9)
         assert row["revenue_difference"] == pytest.approx(y[r_m].mean() - y[p_m].mean())

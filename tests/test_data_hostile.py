@@ -383,3 +383,15 @@ def test_line_scan_is_exact_across_chunk_and_window_boundaries(tmp_path, cut, mo
     with pytest.raises(DataError, match=f"line {cut // 14 + 2} is 1,014 bytes"):
         scan.scan_text(path, "w.csv", max_line_bytes=1013)
     assert scan.scan_text(path, "w.csv", max_line_bytes=1014).has_nul is False
+
+
+def test_sign_after_a_leading_currency_marker():
+    """Chinese-locale Excel writes negative money as ¥-1,234.50: a return, not a bad row."""
+    import pyarrow as pa
+
+    good = {"¥-1,234.50": -1234.5, "RMB -2,000": -2000, "US$-3": -3, "$+4": 4, "￥−5": -5}
+    bad = ["-¥-5", "(¥-5)", "¥--5", "5¥-", "--¥5"]
+    parsed = parse_numbers_text(pa.array(list(good) + bad))
+    np.testing.assert_allclose(parsed.values[: len(good)], list(good.values()))
+    assert np.isnan(parsed.values[len(good) :]).all()
+    assert list(parsed.currency[: len(good)]) == ["CNY", "CNY", "USD", "USD", "CNY"]

@@ -360,3 +360,19 @@ def test_feature_table_equals_customer_features_with_start_and_writes_a_table(cd
         scores["tier_label"].loc[z.index].astype(str).to_numpy() == abc.astype(str).to_numpy()
     ).all()
     assert result["n"] == len(expected)
+
+
+@pytest.mark.spark
+def test_spark_order_statistics_from_a_quantile_bracket_equal_the_exact_ones(spark, synthetic):
+    """For many customers the thresholds come from an approximate bracket refined exactly."""
+    end = synthetic.frame["date"].max()
+    with FeatureTable(synthetic, end=end, engine="spark", spark=spark) as table:
+        view = table._register_sql(
+            f"SELECT customer_id, CAST(monetary AS DOUBLE) AS composite FROM {table.view}", "m"
+        )
+        n = table.n_customers
+        exact = [table._kth_largest(view, k, n) for k in (0, 1, 99, n // 2, n - 1)]
+        table.EXACT_TOPK_MAX, table.BRACKET_EPS = 0, 0.01  # force the bracket on 2,000 rows
+        bracket = [table._kth_largest(view, k, n) for k in (0, 1, 99, n // 2, n - 1)]
+    values = np.sort(customer_features(synthetic, end=end)["monetary"].to_numpy())[::-1]
+    assert exact == bracket == [values[k] for k in (0, 1, 99, n // 2, n - 1)]

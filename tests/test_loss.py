@@ -14,6 +14,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep, proportion_
 from crmresearch import loss as L
 from crmresearch import tiers as T
 from crmresearch.errors import DataError
+from test_loss_score import score_reference  # brute-force score CI (tests/test_loss_score.py)
 
 
 # ------------------------------------------------------------------ hand-built inputs
@@ -89,8 +90,9 @@ def test_comparison_statistics_match_statsmodels(world):
     cmp = r.comparison
     p1, p0 = a / n1, c / n0
     assert cmp["risk_difference"] == pytest.approx(p1 - p0)
-    lo, hi = confint_proportions_2indep(a, n1, c, n0, method="wald", compare="diff")
-    assert cmp["risk_difference_ci"] == pytest.approx((lo, hi), rel=1e-9)
+    # score (Miettinen-Nurminen) CI, the inversion of the score test whose p is reported
+    _, lo, hi, _ = score_reference(a, n1, c, n0)
+    assert cmp["risk_difference_ci"] == pytest.approx((lo, hi), abs=2e-6)
     assert cmp["risk_ratio"] == pytest.approx(p1 / p0)
     lo, hi = confint_proportions_2indep(a, n1, c, n0, method="log", compare="ratio")
     assert cmp["risk_ratio_ci"] == pytest.approx((lo, hi), rel=1e-9)
@@ -363,7 +365,7 @@ def test_minimum_by_construction_beside_the_observed_share(world):
     assert r.core_customers == 300 and r.minimum_by_construction == pytest.approx(225 / 300)
     assert r.neglected_share >= r.minimum_by_construction
     text = " ".join(r.findings())
-    assert "at least 75.0\u00a0% of the core must lie outside tier(s) A by construction" in text
+    assert "at least 75.0\u00a0% of the core must lie outside tier A by construction" in text
 
 
 def test_every_ci_comes_with_the_p_of_the_same_test(world):
@@ -377,9 +379,9 @@ def test_every_ci_comes_with_the_p_of_the_same_test(world):
             g1, g0 = L.COMPARISONS[name]
             a, n1 = r.groups.loc[g1, ["churned", "customers"]].astype(int)
             c, n0 = r.groups.loc[g0, ["churned", "customers"]].astype(int)
-            lo, hi = confint_proportions_2indep(a, n1, c, n0, method="wald", compare="diff")
-            test = test_proportions_2indep(a, n1, c, n0, method="wald", compare="diff")
-            assert (row["ci_low"], row["ci_high"]) == pytest.approx((lo, hi), rel=1e-9), name
+            _, lo, hi, _ = score_reference(a, n1, c, n0)
+            test = test_proportions_2indep(a, n1, c, n0, method="score", compare="diff")
+            assert (row["ci_low"], row["ci_high"]) == pytest.approx((lo, hi), abs=2e-6), name
             assert row["p_value"] == pytest.approx(test.pvalue, rel=1e-9), name
             assert (lo > 0 or hi < 0) == (test.pvalue < 0.05), name  # CI and p agree
         cmp = r.comparison
@@ -427,11 +429,11 @@ def test_overlap_and_band_comparison_vs_pandas(world):
     b = r.adjustment.band
     assert b["cut"] == cut and b["n_neglected"] == int((band & neg).sum())
     assert b["churn_served"] == pytest.approx(outcomes["churned"][band & srv].mean())
-    lo, hi = confint_proportions_2indep(
+    _, lo, hi, _ = score_reference(
         int(outcomes["churned"][band & neg].sum()), int((band & neg).sum()),
-        int(outcomes["churned"][band & srv].sum()), int((band & srv).sum()), method="wald",
+        int(outcomes["churned"][band & srv].sum()), int((band & srv).sum()),
     )  # fmt: skip
-    assert b["risk_difference_ci"] == pytest.approx((lo, hi), rel=1e-9)
+    assert b["risk_difference_ci"] == pytest.approx((lo, hi), abs=2e-6)
 
 
 # ------------------------------------------------------------------ sensitivity
@@ -450,10 +452,10 @@ def test_core_share_sensitivity_rows_vs_pandas(world):
         assert row["core_customers"] == core.sum() and row["neglected"] == neg.sum()
         assert row["minimum_by_construction"] == pytest.approx(max(0, k - n_a) / k)
         ch = outcomes["churned"]
-        lo, hi = confint_proportions_2indep(int(ch[neg].sum()), int(neg.sum()), int(ch[srv].sum()),
-                                            int(srv.sum()), method="wald")  # fmt: skip
+        _, lo, hi, _ = score_reference(int(ch[neg].sum()), int(neg.sum()), int(ch[srv].sum()),
+                                       int(srv.sum()))  # fmt: skip
         assert row["risk_difference"] == pytest.approx(ch[neg].mean() - ch[srv].mean())
-        assert (row["ci_low"], row["ci_high"]) == pytest.approx((lo, hi), rel=1e-9)
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx((lo, hi), abs=2e-6)
     recs = L.sensitivity_records(s)
     assert set(recs[0]) >= {"core_share", "neglected_share", "minimum_by_construction",
                             "risk_difference", "ci_low", "ci_high", "odds_ratio_adjusted",
@@ -539,8 +541,17 @@ def test_zero_and_hundred_percent_churn_groups_do_not_crash():
     # 100 % vs 0 % within the core
     r2 = L.potential_core_loss(iv, vt, out, core_share=0.2, revenue_before=rev)
     assert r2.comparison["risk_difference"] == -1.0
-    assert np.isnan(r2.comparison["risk_difference_ci"][0])  # Wald SE 0: no interval, no p
-    assert any("no sampling interval" in s for s in r2.findings())
+    # the score interval exists at 0 % vs 100 % (Wald had SE 0 and no interval); its p comes
+    # from the same score test, and 5 served-core customers are too few for a finding
+    from statsmodels.stats.proportion import test_proportions_2indep
+
+    lo, hi = r2.comparison["risk_difference_ci"]
+    assert -1.0 == lo < hi < 0
+    assert r2.comparison["risk_difference_p"] == pytest.approx(test_proportions_2indep(
+        15 - 15, 15, 5, 5, method="score", compare="diff").pvalue, rel=1e-9)  # fmt: skip
+    sentence = next(s for s in r2.findings() if s.startswith("Neglected core customers and served"))
+    assert "too few to compare" in sentence and "5 served core customers" in sentence
+    assert "less often" not in sentence
     r2.plot_churn()
     plt.close("all")
 

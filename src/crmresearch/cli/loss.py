@@ -83,6 +83,9 @@ def register(subparsers) -> None:
     parser.add_argument("--raw-ids", action="store_true",
                         help="also write pseudonym -> real customer id to a separate file next "
                         "to --list (NAME.raw-ids.csv); keep it inside the firm")  # fmt: skip
+    parser.add_argument("--currency", default=None, metavar="SYMBOL",
+                        help="currency symbol for money in the lists and findings, e.g. ¥; default: "
+                        "the one the amounts carry (¥ for 元/RMB/CNY), else $")  # fmt: skip
     parser.add_argument("--rise", type=float, default=10.0,
                         help="rising star: index rise (0-100 points) over --rise-periods")  # fmt: skip
     parser.add_argument("--rise-freq", choices=("M", "Q"), default="Q",
@@ -133,7 +136,7 @@ def compute(study: Study, *, core_share: float | None = None, top_tiers=None, id
                     "index_indicators": list(X.columns), "config": X.attrs.get("config")}  # fmt: skip
 
 
-def summary_text(result, list_file: str | None) -> str:
+def summary_text(result, list_file: str | None, currency: str = "$") -> str:
     """The result's summary, its neglected-core line saying where (or whether) the list goes."""
     from crmresearch.loss import NEGLECTED_LINE_START
 
@@ -143,7 +146,7 @@ def summary_text(result, list_file: str | None) -> str:
         f"{NEGLECTED_LINE_START}{n:,} customers ({where})"
         if line.startswith(NEGLECTED_LINE_START)
         else line
-        for line in result.summary().splitlines()
+        for line in result.summary(currency=currency).splitlines()
     ]
     return "\n".join(lines)
 
@@ -159,6 +162,17 @@ def check_windows(args: argparse.Namespace) -> None:
     check_order(("--holdout-start", args.holdout_start), ("--holdout-end", args.holdout_end))
 
 
+#: Symbol for the ISO code the reader found in the amounts (``TransactionLog.currency``).
+CURRENCY_SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+
+
+def currency_symbol(args: argparse.Namespace, log) -> str:
+    """``--currency``, else the symbol of the currency the amounts carried, else "$"."""
+    if args.currency:
+        return args.currency
+    return CURRENCY_SYMBOLS.get(getattr(log, "currency", None) or "", "$")
+
+
 def customer_lists(result, study: Study, args: argparse.Namespace):
     """The complete manager lists (``loss.customer_lists``): problem customers, neglected core,
     rising stars (validated on the holdout) and over-served, with the result's id key."""
@@ -166,7 +180,8 @@ def customer_lists(result, study: Study, args: argparse.Namespace):
 
     print("rising stars (the index per period) ...", file=sys.stderr)
     rising = study.rising_stars(rise=args.rise, freq=args.rise_freq, periods=args.rise_periods)
-    return result.customer_lists(rising=rising.rising, problems=problem_customers(study.features))
+    return result.customer_lists(rising=rising.rising, problems=problem_customers(study.features),
+                                 currency=currency_symbol(args, study.log))  # fmt: skip
 
 
 def by_attribute(result, study: Study) -> dict:
@@ -223,8 +238,10 @@ def run(args: argparse.Namespace) -> int:
     result, meta = compute(study, core_share=args.core_share, top_tiers=tops, id_key=key)
     print(study.describe_windows().replace(" to ", " .. "))
     print(f"volume tiers: {meta['volume_rule']}")
-    print(summary_text(result, args.list).replace("raw ids)", "real ids)"))
+    money = currency_symbol(args, study.log)
+    print(summary_text(result, args.list, money).replace("raw ids)", "real ids)"))
     facts = {**meta, **result.to_dict(include_list=False), "log": Path(args.log).name}
+    facts["findings"] = result.findings(currency=money)
     facts["id_key_fingerprint"] = key_fingerprint(key)
     if args.customers:
         tables = by_attribute(result, study)

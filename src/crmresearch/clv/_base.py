@@ -40,8 +40,15 @@ class MLEModel(BaseEstimator):
     Attributes
     ----------
     params_ : Series (parameter estimates), se_ : Series (asymptotic standard errors),
-    log_likelihood_ : float, n_customers_ : int, converged_ : bool, message_ : str.
+    log_likelihood_ : float, n_customers_ : int, converged_ : bool, message_ : str,
+    estimable_ : bool (False when the fit failed or went to the boundary of the parameter space),
+    problem_ : str (why not estimable, "" otherwise). A fit that is not estimable also warns
+    (``UserWarning`` "... not estimable: <reason>").
     """
+
+    #: log-parameter magnitude beyond which an estimate counts as "at the boundary" (e^±23 ≈
+    #: 1e±10): the likelihood keeps rising towards 0 or infinity, the MLE does not exist.
+    boundary_log = 23.0
 
     param_names: tuple[str, ...] = ()
     title = "model"
@@ -89,6 +96,28 @@ class MLEModel(BaseEstimator):
         self._se_log = pd.Series(se_log, index=self.params_.index)
         # delta method: se(θ) = θ · se(log θ)
         self.se_ = (self.params_ * self._se_log).rename("se")
+        self.problem_ = self._fit_problem(best.x)
+        self.estimable_ = not self.problem_
+        if self.problem_:
+            import warnings
+
+            warnings.warn(f"{self.title.split(' (')[0]} not estimable: {self.problem_}",
+                          UserWarning, stacklevel=3)  # fmt: skip
+
+    def _fit_problem(self, log_params: np.ndarray) -> str:
+        """Why the fit cannot be used ("" when it can): no convergence, a non-finite
+        likelihood or estimate, or parameters at the boundary (the MLE does not exist)."""
+        if not np.isfinite(self.log_likelihood_) or not np.isfinite(log_params).all():
+            return "the likelihood or an estimate is not finite"
+        at_edge = [n for n, z in zip(self.param_names, log_params, strict=True)
+                   if abs(z) > self.boundary_log]  # fmt: skip
+        if at_edge:
+            shown = ", ".join(f"{n} = {self.params_[n]:.3g}" for n in at_edge)
+            return (f"the estimates run to the boundary of the parameter space ({shown}); the "
+                    "data do not identify the model")  # fmt: skip
+        if not self.converged_:
+            return f"the optimiser did not converge ({self.message_})"
+        return ""
 
     def _check_fitted(self) -> None:
         check_is_fitted(self, "params_", msg="this %(name)s is not fitted yet; call fit(...) first")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -47,7 +49,9 @@ def customer_lifetime_value(
 
     Returns
     -------
-    Series ``clv`` indexed like ``summary``.
+    Series ``clv`` indexed like ``summary``; ``attrs["estimable"]`` is False (and
+    ``attrs["problem"]`` says why, with a ``UserWarning`` "CLV not estimable: ...") when a
+    model is not estimable or predictions are not finite.
 
     References
     ----------
@@ -70,4 +74,16 @@ def customer_lifetime_value(
         cumulative = np.asarray(purchases.expected_purchases(k * per_month, x, t_x, T), dtype=float)
         total += (cumulative - previous) / (1 + discount_rate) ** k
         previous = cumulative
-    return pd.Series(value * total, index=summary.index, name="clv")
+    out = pd.Series(value * total, index=summary.index, name="clv")
+    problems = [f"{m.title.split(' (')[0]}: {m.problem_}" for m in (purchases, spend)
+                if getattr(m, "problem_", "")]  # fmt: skip
+    n_bad = int((~np.isfinite(out.to_numpy())).sum())
+    if n_bad == len(out) and len(out):
+        problems.append(f"the predictions are not finite for all {n_bad:,} customers")
+    elif n_bad:
+        problems.append(f"the predictions are not finite for {n_bad:,} of {len(out):,} customers")
+    out.attrs["estimable"] = not problems
+    out.attrs["problem"] = "; ".join(problems)
+    if problems:
+        warnings.warn(f"CLV not estimable: {out.attrs['problem']}", UserWarning, stacklevel=2)
+    return out

@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from crmresearch._format import fmt_int, fmt_money, fmt_pct, p_text, signed
+from crmresearch._stats import MIN_GROUP_SIZE, risk_difference_score
 from crmresearch.compare.dynamics import rising_stars
 from crmresearch.errors import DataError
 
@@ -54,7 +55,7 @@ class RisingStarValidation:
 
     ``table``: one row per index tier holding rising stars: ``n_rising``, ``n_peers``,
     ``churn_rising``, ``churn_peers``, ``risk_difference`` with ``ci_low``/``ci_high`` and
-    ``p_value`` (one Wald test), mean holdout revenue ``revenue_rising``/``revenue_peers``,
+    ``p_value`` (one score test), mean holdout revenue ``revenue_rising``/``revenue_peers``,
     ``revenue_difference`` with ``revenue_ci_low``/``revenue_ci_high`` and ``revenue_p_value``
     (one Welch t-test). ``rising``: the rising-star table (raw ids).
     """
@@ -65,13 +66,27 @@ class RisingStarValidation:
     alpha: float = 0.05
     notes: list[str] = field(default_factory=list)
 
-    def findings(self) -> list[str]:
-        """One sentence per tier, following the sign and CI of each difference."""
+    def findings(self, currency: str = "$") -> list[str]:
+        """One sentence per tier, following the sign and CI of each difference; money with
+        ``currency``. Tiers with fewer than ``MIN_GROUP_SIZE`` rising stars or peers get a
+        "too few to compare" sentence instead of a verdict."""
         out = []
         level = int(round(100 * (1 - self.alpha)))
+
+        def money(x):
+            return fmt_money(x, symbol=currency)
+
         for tier, r in self.table.iterrows():
             if r["n_peers"] == 0 or r["n_rising"] == 0:
                 out.append(f"Index tier {tier}: no peers to compare the rising stars with.")
+                continue
+            if min(r["n_rising"], r["n_peers"]) < MIN_GROUP_SIZE:
+                out.append(
+                    f"Index tier {tier}: {fmt_int(r['n_rising'])} rising stars and "
+                    f"{fmt_int(r['n_peers'])} peers churned at {fmt_pct(r['churn_rising'])} vs "
+                    f"{fmt_pct(r['churn_peers'])}; too few to compare (at least "
+                    f"{MIN_GROUP_SIZE} customers per group are needed), so no difference is claimed."
+                )
                 continue
             lo, hi = r["ci_low"], r["ci_high"]
             if math.isfinite(lo) and (lo > 0 or hi < 0):
@@ -84,10 +99,10 @@ class RisingStarValidation:
                 f"({fmt_pct(r['churn_rising'])} vs {fmt_pct(r['churn_peers'])} of "
                 f"{fmt_int(r['n_peers'])}; difference {signed(100 * r['risk_difference'])} points, "
                 f"{level} % CI {signed(100 * lo)} to {signed(100 * hi)}, {p_text(r['p_value'])}) "
-                f"and brought {fmt_money(r['revenue_rising'])} vs {fmt_money(r['revenue_peers'])} "
-                f"per customer in the holdout (difference {fmt_money(r['revenue_difference'])}, "
-                f"{level} % CI {fmt_money(r['revenue_ci_low'])} to "
-                f"{fmt_money(r['revenue_ci_high'])}, Welch {p_text(r['revenue_p_value'])})."
+                f"and brought {money(r['revenue_rising'])} vs {money(r['revenue_peers'])} "
+                f"per customer in the holdout (difference {money(r['revenue_difference'])}, "
+                f"{level} % CI {money(r['revenue_ci_low'])} to "
+                f"{money(r['revenue_ci_high'])}, Welch {p_text(r['revenue_p_value'])})."
             )
         return out
 
@@ -119,15 +134,10 @@ class RisingStarValidation:
         }  # fmt: skip
 
 
-def _wald(a, n1, c, n0, z):
-    if n1 == 0 or n0 == 0:
-        return (np.nan,) * 4
-    p1, p0 = a / n1, c / n0
-    se = math.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)
-    rd = p1 - p0
-    if se == 0:
-        return rd, np.nan, np.nan, np.nan
-    return rd, rd - z * se, rd + z * se, float(2 * stats.norm.sf(abs(rd / se)))
+def _score(a, n1, c, n0, alpha):
+    """Churn difference with the score CI and the p of the same score test (see
+    :func:`crmresearch._stats.risk_difference_score`)."""
+    return risk_difference_score(a, n1, c, n0, alpha)
 
 
 def validate_rising_stars(values: pd.DataFrame, tiers: pd.DataFrame, outcomes: pd.DataFrame, *,
@@ -147,8 +157,8 @@ def validate_rising_stars(values: pd.DataFrame, tiers: pd.DataFrame, outcomes: p
     Notes
     -----
     Peers = customers whose last-period tier equals the rising star's tier, with an index value
-    at both ends, not rising stars. Churn: risk difference with a Wald CI and the p-value of the
-    same Wald test; revenue: difference of mean holdout revenue, Welch t-test and its CI
+    at both ends, not rising stars. Churn: risk difference with the Miettinen-Nurminen score CI and the
+    p-value of the same score test; revenue: difference of mean holdout revenue, Welch t-test and its CI
     (``scipy.stats.ttest_ind(equal_var=False)``). R: ``t.test(x, y)``.
     """
     for col in ("churned", "revenue"):
@@ -165,7 +175,6 @@ def validate_rising_stars(values: pd.DataFrame, tiers: pd.DataFrame, outcomes: p
     n_no = int((known & ~has_outcome).sum())
     if n_no:
         notes.append(f"{n_no} customers without a holdout outcome left out of the comparison")
-    z = stats.norm.ppf(1 - alpha / 2)
     rows = {}
     for tier in now.cat.categories:
         if tier not in set(rising["tier"].astype(str)):
@@ -175,7 +184,7 @@ def validate_rising_stars(values: pd.DataFrame, tiers: pd.DataFrame, outcomes: p
         ch = out["churned"].astype("boolean")
         a, n1 = int(ch[r_m].sum()), int(r_m.sum())
         c, n0 = int(ch[p_m].sum()), int(p_m.sum())
-        rd, lo, hi, p = _wald(a, n1, c, n0, z)
+        rd, lo, hi, p = _score(a, n1, c, n0, alpha)
         y1 = out.loc[r_m, "revenue"].to_numpy(dtype=float)
         y0 = out.loc[p_m, "revenue"].to_numpy(dtype=float)
         if n1 >= 2 and n0 >= 2 and (y1.var() > 0 or y0.var() > 0):

@@ -243,7 +243,8 @@ def best_single_indicator(features: pd.DataFrame, outcomes: pd.DataFrame, *, top
 class BaselineValidity:
     """Result of :func:`baseline_validity`.
 
-    ``table``: per scheme ``label``, ``k`` (customers in its top tier), ``precision``,
+    ``table``: per scheme ``label``, ``k`` (customers in its top tier), ``estimable`` (False
+    when ``k < floor(top * n)``: its metrics and differences are NaN), ``precision``,
     ``value_capture``, ``churn`` with percentile-bootstrap CIs (``*_low``/``*_high``);
     ``differences``: per scheme the paired-bootstrap difference to the reference scheme for each
     metric (``diff_<metric>``, ``_low``, ``_high``); ``out_of_time``: per window and scheme the
@@ -267,7 +268,8 @@ class BaselineValidity:
 
         out = {}
         for s, row in self.table.iterrows():
-            d = {"label": row["label"], "k": int(row["k"])}
+            d = {"label": row["label"], "k": int(row["k"]),
+                 "estimable": bool(row.get("estimable", True))}  # fmt: skip
             for m in _METRICS:
                 d[m] = num(row[m])
                 d[m + "_ci"] = [num(row[m + "_low"]), num(row[m + "_high"])]
@@ -328,7 +330,9 @@ def _window_metrics(scores, outcomes, top, outcome, seed=0):
     actual = _top_k(y, int(np.floor(top * len(y) + 1e-9)), seed)
     ch = outcomes["churned"].reindex(y.index).fillna(False).astype(bool).to_numpy()
     flags = _top_flags(scores, y.index, top, seed)
-    return {s: _point_metrics(f, actual, y.to_numpy(), ch) for s, f in flags.items()}
+    k = int(np.floor(top * len(y) + 1e-9))
+    return {s: _point_metrics(f, actual, y.to_numpy(), ch) if f.sum() >= k else (np.nan,) * 3
+            for s, f in flags.items()}  # fmt: skip
 
 
 def baseline_validity(scores: Mapping[str, pd.Series], outcomes: pd.DataFrame, *, top: float = 0.2,
@@ -386,8 +390,20 @@ def baseline_validity(scores: Mapping[str, pd.Series], outcomes: pd.DataFrame, *
         if miss:
             notes.append(f"{name}: {miss} customers without a score count as outside its top tier")
     names = list(scores)
-    point = {s: _point_metrics(flags[s], actual, y, ch) for s in names}
     n = len(ids)
+    k_target = int(np.floor(top * n + 1e-9))
+    labels = dict(labels or {})
+    # a scheme whose top tier is undersized (customers without a score) is not comparable with
+    # same-size tiers: no metric, no difference, a note instead (never a finding)
+    short = {s: int(flags[s].sum()) for s in names if int(flags[s].sum()) < k_target}
+    for s, k in short.items():
+        notes.append(f"{labels.get(s, s)}: not estimable, its top tier holds {k:,} of the "
+                     f"{k_target:,} customers of every other tier (too few customers have a score)")  # fmt: skip
+    if reference in short:
+        raise DataError(f"baseline_validity: the reference scheme {reference!r} has scores for "
+                        f"too few customers ({short[reference]:,} of {k_target:,} in its top tier)")  # fmt: skip
+    point = {s: (_point_metrics(flags[s], actual, y, ch) if s not in short else (np.nan,) * 3)
+             for s in names}  # fmt: skip
     alpha = (1 - ci) / 2
     boot = {s: [] for s in names}
     rng = np.random.default_rng(seed)
@@ -402,10 +418,12 @@ def baseline_validity(scores: Mapping[str, pd.Series], outcomes: pd.DataFrame, *
                 boot[s].append(np.column_stack([(pb & ab).sum(axis=1) / k, (yb * pb).sum(axis=1) / tot,
                                                 (cb & pb).sum(axis=1) / k]))  # fmt: skip
     boot = {s: np.vstack(v) if v else np.empty((0, 3)) for s, v in boot.items()}
-    labels = dict(labels or {})
+    for s in short:
+        boot[s] = np.full_like(boot[s], np.nan)
     rows, diffs = [], []
     for s in names:
-        row = {"scheme": s, "label": labels.get(s, s), "k": int(flags[s].sum())}
+        row = {"scheme": s, "label": labels.get(s, s), "k": int(flags[s].sum()),
+               "estimable": s not in short}  # fmt: skip
         for j, m in enumerate(_METRICS):
             row[m] = point[s][j]
             col = boot[s][:, j]
@@ -424,8 +442,7 @@ def baseline_validity(scores: Mapping[str, pd.Series], outcomes: pd.DataFrame, *
             diffs.append(d)
     table = pd.DataFrame(rows).set_index("scheme")
     differences = pd.DataFrame(diffs).set_index("scheme") if diffs else pd.DataFrame()
-    if len(set(table["k"])) > 1:
-        notes.append("schemes with missing scores have smaller top tiers: see k")
+
     oot, spread = None, None
     windows = out_of_time() if callable(out_of_time) else out_of_time
     if windows:
@@ -436,5 +453,5 @@ def baseline_validity(scores: Mapping[str, pd.Series], outcomes: pd.DataFrame, *
         oot = pd.DataFrame(recs)
         long = oot.melt(id_vars=["window", "scheme"], var_name="metric")
         spread = long.groupby(["scheme", "metric"])["value"].agg(["mean", "std", "min", "max"])
-        spread["windows"] = long.groupby(["scheme", "metric"])["value"].size()
+        spread["windows"] = long.groupby(["scheme", "metric"])["value"].count()
     return BaselineValidity(table, differences, oot, spread, top, reference, n, int(n_boot), notes)

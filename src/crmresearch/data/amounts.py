@@ -8,8 +8,9 @@
   by three with ``,`` as thousands separator (``1,234,567.50``); scientific notation (``1e3``)
   only without separators. With ``decimal=","`` the decimal mark is ``,`` and the thousands
   separator is ``.``, a space, a no-break space or ``'`` (``1.234,50``, ``1 234,50``).
-* *sign*: ``-``, ``+`` or ``−`` (U+2212) before everything; **or** the whole value in parentheses
-  (accounting negative: ``(1,234.50)`` = −1234.5) — not both.
+* *sign*: ``-``, ``+`` or ``−`` (U+2212) before everything, or right after a leading currency
+  marker (``¥-1,234.50``, the negative currency format of Chinese-locale Excel); **or** the whole
+  value in parentheses (accounting negative: ``(1,234.50)`` = −1234.5) — one of these only.
 * *currency*: at most one marker, before or after the number (spaces allowed between):
   ``¥ ￥ $ € £ RMB CNY USD EUR GBP`` (words in any case), ``US$`` only before, ``元`` only
   after. ``¥ ￥ 元 RMB CNY`` all mean CNY, ``$ US$ USD`` USD, ``€ EUR`` EUR, ``£ GBP`` GBP.
@@ -56,7 +57,8 @@ _PLAIN_RE = r"^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf|infinity|nan)$"
 
 def _pattern(decimal: str) -> str:
     return (
-        rf"^(?P<sign>[-+−]?)\s*(?P<open>\(?)\s*{_BEFORE}\s*{_NUM[decimal]}\s*{_AFTER}\s*"
+        rf"^(?P<sign>[-+−]?)\s*(?P<open>\(?)\s*{_BEFORE}\s*(?P<sign2>[-+−]?)\s*{_NUM[decimal]}"
+        rf"\s*{_AFTER}\s*"
         r"(?P<close>\)?)$"
     )
 
@@ -112,23 +114,33 @@ def _parse_formatted(text: pa.Array, decimal: str) -> tuple[np.ndarray, np.ndarr
     matched = ~_to_bool(pc.is_null(m))
     field = {
         n: pc.fill_null(pc.struct_field(m, n), "")
-        for n in ("sign", "open", "cur1", "num", "exp", "cur2", "close")
+        for n in ("sign", "open", "cur1", "sign2", "num", "exp", "cur2", "close")
     }
     opened = _to_bool(pc.equal(field["open"], "("))
     closed = _to_bool(pc.equal(field["close"], ")"))
     signed = _to_bool(pc.not_equal(field["sign"], ""))
+    signed2 = _to_bool(pc.not_equal(field["sign2"], ""))
     has1 = _to_bool(pc.not_equal(field["cur1"], ""))
     has2 = _to_bool(pc.not_equal(field["cur2"], ""))
     grouped = _to_bool(pc.match_substring_regex(field["num"], _THOUSANDS[decimal]))
     has_exp = _to_bool(pc.not_equal(field["exp"], ""))
-    ok = matched & (opened == closed) & ~(signed & opened) & ~(has1 & has2) & ~(grouped & has_exp)
+    ok = (
+        matched & (opened == closed) & ~(signed & opened) & ~(has1 & has2) & ~(grouped & has_exp)
+        # a sign after the currency only when a currency leads, and one sign only
+        & ~(signed2 & ~has1) & ~(signed2 & (signed | opened))
+    )
     digits = pc.replace_substring_regex(field["num"], _THOUSANDS[decimal], "")
     if decimal == ",":
         digits = pc.replace_substring(digits, ",", ".")
     digits = pc.binary_join_element_wise(digits, field["exp"], pa.scalar("", digits.type))
     digits = pc.if_else(pa.array(ok), digits, pa.scalar(None, digits.type))
     values = _numpy(pc.cast(digits, pa.float64()))
-    negative = _to_bool(pc.is_in(field["sign"], value_set=pa.array(["-", "−"]))) | opened
+    minus = pa.array(["-", "−"])
+    negative = (
+        _to_bool(pc.is_in(field["sign"], value_set=minus))
+        | _to_bool(pc.is_in(field["sign2"], value_set=minus))
+        | opened
+    )
     values = np.where(negative, -values, values)
     codes = None
     if (ok & (has1 | has2)).any():

@@ -328,13 +328,7 @@ class FeatureTable:
             labels = list(tier_labels or [chr(ord("A") + i) for i in range(len(tier_shares))])
             if len(labels) != len(tier_shares) or len(set(labels)) != len(labels):
                 raise ValueError(f"need {len(tier_shares)} distinct tier labels, got {labels}")
-            thresholds = []
-            for cut in cutoffs:
-                row = self.src.fetch_one(
-                    f"SELECT composite FROM {scored_view} WHERE composite IS NOT NULL "
-                    f"ORDER BY composite DESC LIMIT 1 OFFSET {int(cut)}"
-                )
-                thresholds.append(None if not row else float(row["composite"]))
+            thresholds = [self._kth_largest(scored_view, int(cut), n) for cut in cutoffs]
             cases = " ".join(
                 f"WHEN composite > {spec.double(t)} THEN {j + 1}"
                 for j, t in enumerate(thresholds)
@@ -352,6 +346,45 @@ class FeatureTable:
         )
         result["out"] = self._write(final, str(out), table)
         return result
+
+    # Spark: above this many customers an order statistic is found from an approximate
+    # quantile bracket refined exactly, instead of a top-k of k + 1 rows on the driver
+    EXACT_TOPK_MAX = 1_000_000
+    BRACKET_EPS = 1e-4
+
+    def _kth_largest(self, view: str, k: int, n: int) -> float | None:
+        """The (k + 1)-th largest non-null composite (None when k >= n); exact either way."""
+        if k >= n:
+            return None
+        if self.engine != "spark" or n <= self.EXACT_TOPK_MAX:
+            row = self.src.fetch_one(
+                f"SELECT composite FROM {view} WHERE composite IS NOT NULL "
+                f"ORDER BY composite DESC LIMIT 1 OFFSET {k}"
+            )
+            return float(row["composite"])
+        # ascending rank of the answer: r = n - k. approxQuantile's rank error is <= eps n, so
+        # [q(r/n - 2 eps), q(r/n + 2 eps)] holds it; count below, then sort only the bracket.
+        frame = self.src.spark.table(view).where("composite IS NOT NULL")
+        eps = self.BRACKET_EPS
+        p = (n - k) / n
+        lo, hi = frame.approxQuantile(
+            "composite", [max(0.0, p - 2 * eps), min(1.0, p + 2 * eps)], eps
+        )
+        below = frame.where(f"composite < {spec.double(lo)}").count()
+        inside = (
+            frame.where(f"composite >= {spec.double(lo)} AND composite <= {spec.double(hi)}")
+            .select("composite")
+            .toPandas()["composite"]
+            .sort_values(ignore_index=True)
+        )
+        position = (n - k) - below  # 1-based within the bracket
+        if not 1 <= position <= len(inside):  # bracket missed (should not happen): exact
+            saved, self.EXACT_TOPK_MAX = self.EXACT_TOPK_MAX, n
+            try:
+                return self._kth_largest(view, k, n)
+            finally:
+                self.EXACT_TOPK_MAX = saved
+        return float(inside.iloc[position - 1])
 
     def _register_sql(self, sql: str, stem: str) -> str:
         name = f"crm_{stem}_{uuid.uuid4().hex[:12]}"

@@ -8,6 +8,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from crmresearch._stats import risk_difference_score
+
 
 def _py(v):
     if isinstance(v, (tuple, list)):
@@ -22,7 +24,8 @@ def _py(v):
 
 
 def _two_group_stats(a: int, n1: int, c: int, n0: int, alpha: float) -> dict:
-    """Risk ratio (log CI), risk difference (Wald CI), two-proportion z-test."""
+    """Risk ratio (log CI), risk difference (score CI and p of the same score test),
+    pooled two-proportion z-test."""
     from scipy.stats import norm
     from statsmodels.stats.proportion import proportions_ztest
 
@@ -40,19 +43,14 @@ def _two_group_stats(a: int, n1: int, c: int, n0: int, alpha: float) -> dict:
             "z": nan,
             "p_value": nan,
         }
-    p1, p0 = a / n1, c / n0
-    rd = p1 - p0
-    se_rd = math.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)
+    # CI and p of ONE test: the Miettinen-Nurminen score test of the difference (the CI is the
+    # set of differences the test keeps); valid with 0 % / 100 % churn and tiny groups
+    rd, lo, hi, p = risk_difference_score(a, n1, c, n0, alpha)
     out["risk_difference"] = rd
-    if se_rd > 0:
-        # CI and p of ONE test: the Wald z-test of the difference (unpooled standard error)
-        out["risk_difference_ci"] = (rd - z_crit * se_rd, rd + z_crit * se_rd)
-        out["risk_difference_z"] = rd / se_rd
-        out["risk_difference_p"] = float(2 * norm.sf(abs(rd / se_rd)))
-    else:  # 0 % or 100 % churn in both groups: the Wald standard error is 0, no interval
-        out["risk_difference_ci"] = (nan, nan)
-        out["risk_difference_z"] = nan
-        out["risk_difference_p"] = nan
+    out["risk_difference_ci"] = (lo, hi)
+    out["risk_difference_p"] = p
+    out["risk_difference_z"] = math.copysign(float(norm.isf(p / 2)), rd) if p > 0 else (
+        math.copysign(float("inf"), rd))  # fmt: skip
     # log risk ratio; Haldane-Anscombe 0.5 correction when a count is 0 (CI otherwise undefined)
     aa, cc, nn1, nn0 = (a, c, n1, n0)
     if a == 0 or c == 0:

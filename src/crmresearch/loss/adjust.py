@@ -74,8 +74,8 @@ class SpendAdjustment:
     band : dict
         Local comparison among core customers whose spend lies within a factor ``band_factor`` of
         the volume cut (``cut / f <= spend <= cut * f``): ``low``, ``high``, ``cut``,
-        ``n_neglected``, ``n_served``, churn rates, ``risk_difference`` with Wald CI and p
-        (same test).
+        ``n_neglected``, ``n_served``, churn rates, ``risk_difference`` with the score CI and
+        the p of the same score test.
     """
 
     overlap: pd.DataFrame

@@ -113,10 +113,10 @@ def potential_core_loss(
     - ``churn_rate = x_g / n_g`` with a Wilson CI;
     - ``revenue_at_risk = run_rate * sum revenue_before`` over the cell's churned customers
       (:data:`REVENUE_AT_RISK`); ``revenue_after = sum`` of holdout revenue;
-    - risk difference ``p1 - p0`` with Wald CI ``+- z sqrt(p1(1-p1)/n1 + p0(1-p0)/n0)`` and the
-      p-value of the same Wald test (``risk_difference_p``); risk ratio ``p1/p0`` with CI
-      ``exp(log RR +- z sqrt(1/a - 1/n1 + 1/c - 1/n0))`` (0.5 added to the counts when one is
-      0); both equal ``statsmodels.stats.proportion.confint_proportions_2indep``; the pooled
+    - risk difference ``p1 - p0``, Miettinen-Nurminen score CI and the p of the same score test
+      (``_stats.risk_difference_score``; valid at 0 %/100 % churn; findings claim nothing for a
+      group under 10 customers); risk ratio ``p1/p0``, CI ``exp(log RR +- z sqrt(1/a - 1/n1 +
+      1/c - 1/n0))`` (0.5 added when a count is 0; = statsmodels ``method="log"``); the pooled
       two-proportion z-test (``z``, ``p_value``) is kept as the test of equal churn;
     - logistic regressions over core customers: ``logit P(churn) = b0 + b1 neglected + f(s)``
       with ``s = log(1 + max(revenue_before, 0))`` and ``f`` linear (``odds_ratio``, also named
@@ -125,7 +125,8 @@ def potential_core_loss(
       neglected means spend below the volume cut, so the groups hardly overlap in ``s``:
       ``adjustment`` shows the overlap and a local comparison around the cut.
 
-    R: ``prop.test(c(a, c), c(n1, n0), correct = FALSE)``; ``glm(churned ~ neglected +
+    R: ``PropCIs::diffscoreci(a, n1, c, n0, 0.95)`` (score CI); ``prop.test(c(a, c), c(n1, n0),
+    correct = FALSE)`` (pooled z); ``glm(churned ~ neglected +
     splines::ns(log1p(revenue), 4), family = binomial)``; ``epitools::riskratio``.
     """
     if core_share is not None and not 0 < core_share < 1:
@@ -242,7 +243,7 @@ def _lists(d, group, neglected, over, pseudonymize: bool, key: bytes):
 
 
 def _comparison_table(groups: pd.DataFrame, alpha: float) -> pd.DataFrame:
-    """Churn of each compared pair: risk difference with the CI and p of one Wald test."""
+    """Churn of each compared pair: risk difference with the CI and p of one score test."""
     rows = {}
     for name, (g1, g0) in COMPARISONS.items():
         a, n1 = int(groups.loc[g1, "churned"]), int(groups.loc[g1, "customers"])

@@ -37,7 +37,7 @@ class CoreLossResult:
         (older names: the same amount at run_rate 1).
     comparison : dict
         Neglected vs served core: ``risk_difference`` with ``risk_difference_ci`` and
-        ``risk_difference_p`` (one test: Wald z, unpooled SE), ``risk_ratio`` (+ log CI), ``z``
+        ``risk_difference_p`` (one test: the Miettinen-Nurminen score test; the CI is its inversion), ``risk_ratio`` (+ log CI), ``z``
         and ``p_value`` (pooled two-proportion z-test of equal churn), ``odds_ratio`` (+ CI, p:
         logit with linear log spend; the same as ``odds_ratio_adjusted``), ``odds_ratio_spline``
         (+ CI, p: logit with a natural
@@ -45,7 +45,7 @@ class CoreLossResult:
     comparisons : DataFrame
         One row per pair (``neglected_vs_served``, ``over_served_vs_served``,
         ``neglected_vs_over_served``): churn of both, ``risk_difference``, ``ci_low``,
-        ``ci_high``, ``p_value`` (Wald z, the test of the CI), ``risk_ratio``.
+        ``ci_high``, ``p_value`` (score test, the test of the CI), ``risk_ratio``.
     adjustment : SpendAdjustment
         Spend overlap, spline adjustment, local band comparison, ``extrapolation`` flag.
     neglected, over_served : DataFrame
@@ -158,14 +158,15 @@ class CoreLossResult:
             }
         )
 
-    def findings(self, language: str = "en") -> list[str]:
-        """Finding sentences generated from the estimates (direction, size, CI); see
-        :func:`crmresearch.loss.findings.core_loss_findings`."""
+    def findings(self, language: str = "en", currency: str = "$") -> list[str]:
+        """Finding sentences generated from the estimates (direction, size, CI), money with
+        ``currency``; see :func:`crmresearch.loss.findings.core_loss_findings`."""
         from crmresearch.loss.findings import core_loss_findings
 
-        return core_loss_findings(self, language=language)
+        return core_loss_findings(self, language=language, currency=currency)
 
-    def summary(self) -> str:
+    def summary(self, currency: str = "$") -> str:
+        """Plain-text result: cells, comparisons, findings (money with ``currency``), notes."""
         c = self.comparison
         tops = ", ".join(self.top_volume_tiers)
         ci = c["risk_difference_ci"]
@@ -189,7 +190,7 @@ class CoreLossResult:
             "",
             "Neglected vs served core (holdout churn):",
             f"  risk difference {c['risk_difference']:+.3f} [{ci[0]:+.3f}, {ci[1]:+.3f}], "
-            f"Wald z = {c['risk_difference_z']:.3f}, {p_text(c['risk_difference_p'])}",
+            f"score test z = {c['risk_difference_z']:.3f}, {p_text(c['risk_difference_p'])}",
             f"  risk ratio {c['risk_ratio']:.3f} "
             f"[{c['risk_ratio_ci'][0]:.3f}, {c['risk_ratio_ci'][1]:.3f}]",
             f"  logistic regression (churn ~ neglected + log1p(revenue_before), n = "
@@ -206,7 +207,7 @@ class CoreLossResult:
             f"{NEGLECTED_LINE_START}{len(self.neglected):,} customers (listed in .neglected, "
             + ("pseudonymized ids)" if self.pseudonymized else "raw ids)"),
             "",
-            *self.findings(),
+            *self.findings(currency=currency),
         ]
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
@@ -241,18 +242,18 @@ class CoreLossResult:
             ax=ax,
         )
 
-    def plot_revenue(self, ax=None):
+    def plot_revenue(self, ax=None, currency: str = "$"):
         """Calibration revenue per cell and the part at risk; see
         :func:`crmresearch.plots.revenue_lost`."""
         from crmresearch.plots.loss import revenue_lost
 
         return revenue_lost(
-            self.groups, part="revenue_at_risk",
+            self.groups, part="revenue_at_risk", currency=currency,
             part_label="of which: at risk (customers with no holdout purchase)",
             title="Revenue at risk: calibration revenue of customers who did not return", ax=ax,
         )  # fmt: skip
 
-    def plot_overlap(self, ax=None):
+    def plot_overlap(self, ax=None, currency: str = "$"):
         """Calibration spend of neglected vs served core (common support); see
         :func:`crmresearch.plots.spend_overlap`."""
         from crmresearch.plots.loss import spend_overlap
@@ -262,4 +263,4 @@ class CoreLossResult:
             name: c.loc[c["group"] == name, "revenue_before"].to_numpy()
             for name in ("neglected_core", "served_core", "over_served")
         }
-        return spend_overlap(groups, cut=self.adjustment.band.get("cut"), ax=ax)
+        return spend_overlap(groups, cut=self.adjustment.band.get("cut"), ax=ax, currency=currency)

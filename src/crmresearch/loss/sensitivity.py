@@ -29,7 +29,8 @@ def core_share_sensitivity(index_values, volume_tier, outcomes: pd.DataFrame,
 
     Each row is :func:`crmresearch.loss.potential_core_loss` with that ``core_share``; the
     equal-size share (core = as many customers as the top volume tiers, ``equal_size = True``)
-    is added unless ``include_equal_size=False``. A share equal to it is listed once.
+    is added unless ``include_equal_size=False``. A requested share giving a core of the same
+    size is listed once, as the equal-size row (its ``same_as_share``).
 
     Returns
     -------
@@ -37,7 +38,7 @@ def core_share_sensitivity(index_values, volume_tier, outcomes: pd.DataFrame,
         ``core_share``, ``equal_size``, ``core_customers``, ``neglected``, ``neglected_share``
         (of the core), ``minimum_by_construction`` (``max(0, core - top) / core``),
         ``churn_neglected``, ``churn_served``, ``risk_difference`` with ``ci_low``/``ci_high``
-        and ``p_value`` (one Wald test), ``odds_ratio_adjusted`` (logit with linear log spend)
+        and ``p_value`` (one score test), ``odds_ratio_adjusted`` (logit with linear log spend)
         and ``odds_ratio_spline`` (natural spline of log spend) with their CIs, ``extrapolation`` (spend overlap too thin for the adjusted estimate), sorted by
         core share.
     """
@@ -73,9 +74,17 @@ def core_share_sensitivity(index_values, volume_tier, outcomes: pd.DataFrame,
             "extrapolation": bool(r.adjustment.extrapolation),
         })  # fmt: skip
     out = pd.DataFrame(rows, columns=COLUMNS)
-    # the equal-size share may coincide with a requested one: keep the equal-size row
-    dup = out["core_share"].round(12).duplicated(keep=False) & ~out["equal_size"]
-    out = out[~dup].sort_values("core_share", kind="mergesort").reset_index(drop=True)
+    # a requested share whose core has as many customers as the equal-size core (e.g. 0.05
+    # when tier A holds floor(0.05 n)) is the same comparison: list it once, as the equal-size
+    # row, and say which requested share it also is (``same_as_share``)
+    out["same_as_share"] = np.nan
+    if out["equal_size"].any():
+        eq = out.index[out["equal_size"]][0]
+        dup = (out["core_customers"] == out.loc[eq, "core_customers"]) & ~out["equal_size"]
+        if dup.any():
+            out.loc[eq, "same_as_share"] = float(out.loc[dup, "core_share"].iloc[0])
+        out = out[~dup]
+    out = out.sort_values("core_share", kind="mergesort").reset_index(drop=True)
     out.attrs["alpha"] = alpha
     return out
 

@@ -92,7 +92,7 @@ def churn_by_group(
 
 
 def revenue_lost(groups: pd.DataFrame, *, part: str = "revenue_lost", part_label: str | None = None,
-                 title: str | None = None, ax=None):  # fmt: skip
+                 title: str | None = None, ax=None, currency: str = "$"):  # fmt: skip
     """Calibration revenue per group and the part given by column ``part`` (default: revenue of
     the customers who churned).
 
@@ -101,7 +101,7 @@ def revenue_lost(groups: pd.DataFrame, *, part: str = "revenue_lost", part_label
     ``plot_revenue()``.
     """
     if hasattr(groups, "plot_revenue"):
-        return groups.plot_revenue(ax=ax)
+        return groups.plot_revenue(ax=ax, currency=currency)
     g = groups
     if ax is None:
         fig, ax = new_figure(width=6.0, height=3.6)
@@ -112,9 +112,9 @@ def revenue_lost(groups: pd.DataFrame, *, part: str = "revenue_lost", part_label
     ax.bar(x, g[part], width=0.6, color=[GROUP_COLORS.get(i, "#7f8c8d") for i in g.index],
            label=part_label or "of which: customers who churned")  # fmt: skip
     ax.set_xticks(x, [_LABELS.get(i, i) for i in g.index])
-    ax.set_ylabel("net revenue ($)")
+    ax.set_ylabel(f"net revenue ({currency})")
     ax.yaxis.set_major_formatter(
-        FuncFormatter(lambda v, _pos: f"\u2212${-v:,.0f}" if v < 0 else f"${v:,.0f}")
+        FuncFormatter(lambda v, _pos: f"\u2212{currency}{-v:,.0f}" if v < 0 else f"{currency}{v:,.0f}")
     )
     ax.set_xlabel("customer group")
     ax.set_title(title or "Revenue at stake: calibration revenue of churned customers")
@@ -122,7 +122,7 @@ def revenue_lost(groups: pd.DataFrame, *, part: str = "revenue_lost", part_label
     return fig
 
 
-def spend_overlap(groups, *, cut: float | None = None, ax=None):
+def spend_overlap(groups, *, cut: float | None = None, ax=None, currency: str = "$"):
     """Calibration spend per group on a log axis (box plots): how far the groups overlap.
 
     ``groups``: mapping group name -> array of calibration spend; ``cut``: the volume cut drawn
@@ -142,9 +142,9 @@ def spend_overlap(groups, *, cut: float | None = None, ax=None):
         ax.set_yticks(range(1, len(names) + 1), [_LABELS.get(k, k) for k in names])
     ax.set_xscale("log")
     if cut is not None and np.isfinite(cut) and cut > 0:
-        ax.axvline(cut, color="black", lw=1, ls="--", label=f"volume cut ${cut:,.0f}")
+        ax.axvline(cut, color="black", lw=1, ls="--", label=f"volume cut {currency}{cut:,.0f}")
         ax.legend(loc="lower right", fontsize="small")
-    ax.set_xlabel("calibration net revenue ($, log scale; box 25-75 %, whiskers 5-95 %)")
+    ax.set_xlabel(f"calibration net revenue ({currency}, log scale; box 25-75 %, whiskers 5-95 %)")
     ax.set_ylabel("customer group")
     ax.set_title("Calibration spend by group: common support of the comparison")
     return fig

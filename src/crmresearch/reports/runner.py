@@ -19,6 +19,7 @@ Outputs per run: ``OUT/<name>/<name>.ipynb``, ``<name>.html``, ``<name>.pdf``, `
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as _dt
 import json
@@ -244,9 +245,32 @@ def inject_parameters(nb, params: dict[str, Any]):
     return nb
 
 
+@contextlib.contextmanager
+def _environ(**values: str):
+    """Set environment variables for the kernel papermill starts (it inherits ours); restore after."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
 def _execute(
-    name: str, notebook: Path, params: dict[str, Any], *, progress: bool, timeout: int | None
+    name: str,
+    notebook: Path,
+    params: dict[str, Any],
+    *,
+    progress: bool,
+    timeout: int | None,
+    report_dir: Path | None = None,
 ):
+    """Run the notebook; files it writes into ``$CRMRESEARCH_REPORT_DIR`` (the report's
+    temporary output folder) end up next to the report after the atomic move."""
     import logging
 
     import nbformat
@@ -259,10 +283,11 @@ def _execute(
     # We checked the parameters ourselves; papermill's own parser logs false alarms about
     # lines it cannot read (e.g. `x = ""  # comment "with quotes"`).
     logging.getLogger("papermill").setLevel(logging.ERROR)
-    env_backup = os.environ.get("MPLBACKEND")
-    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    kernel_env = {"MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    if report_dir is not None:
+        kernel_env["CRMRESEARCH_REPORT_DIR"] = str(report_dir)
     try:
-        with warnings.catch_warnings():
+        with _environ(**kernel_env), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # papermill/nbclient chatter about kernels/black
             nb = papermill.execute_notebook(
                 nb_in,
@@ -276,11 +301,6 @@ def _execute(
             )
     except PapermillExecutionError as exc:
         raise _cell_failure(name, exc, nb_in) from None
-    finally:
-        if env_backup is None:
-            os.environ.pop("MPLBACKEND", None)
-        else:
-            os.environ["MPLBACKEND"] = env_backup
     if untranslated:
         nb.metadata["crmresearch_untranslated_markdown"] = untranslated
     return nb
@@ -464,7 +484,7 @@ def _run_checked(
     timings: dict[str, float] = {}
     with temporary_folder(tmp):
         t = time.perf_counter()
-        nb = _execute(name, nb_path, params, progress=progress, timeout=timeout)
+        nb = _execute(name, nb_path, params, progress=progress, timeout=timeout, report_dir=tmp)
         timings["execute"] = time.perf_counter() - t
         records = extract_records(nb)
         metrics = records.get("metrics", {})

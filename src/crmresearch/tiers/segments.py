@@ -138,9 +138,11 @@ def _rfm_quartile(values: pd.Series, reverse: bool) -> tuple[pd.Series, int]:
             continue
         if n_labels == 2:
             # as PyMC-Marketing: heavy ties leave only two bins; segments needing 3-4 are empty
+            name = str(values.name).replace("_", " ")
             warnings.warn(
-                f"RFM score will not exceed 2 for {values.name} (heavy ties); specify a custom "
-                "segment_config",
+                f"the RFM {name} score will not exceed 2 (of 4): so many customers share the "
+                f"same {name} value that its quartiles form only two groups, and RFM segments "
+                f"that need a higher {name} score stay empty",
                 UserWarning,
                 stacklevel=3,
             )

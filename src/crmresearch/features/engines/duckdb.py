@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -488,11 +489,19 @@ def features_frame(
         parts.append(result)
     if n_parts == 1:
         return parts[0]
-    result = pd.concat(parts, ignore_index=True)
+    # byte-wise order of the ids, as DuckDB's ORDER BY of one pass; assembled column by
+    # column, freeing the parts as it goes, so that at most one extra column is in memory
+    all_ids = pa.chunked_array([c for col in ids for c in col.chunks])
+    order = pc.sort_indices(all_ids)
+    columns = {"customer_id": pc.take(all_ids, order).to_pandas()}
+    del all_ids, ids
+    positions = order.to_numpy()
+    for name in [c for c in parts[0].columns if c != "customer_id"]:
+        values = np.concatenate([part.pop(name).to_numpy() for part in parts])
+        columns[name] = values[positions]
+        del values
     del parts
-    # byte-wise order of the ids, as DuckDB's ORDER BY of one pass
-    order = pc.sort_indices(pa.chunked_array([c for col in ids for c in col.chunks]))
-    return result.take(order.to_numpy()).reset_index(drop=True)
+    return pd.DataFrame(columns)
 
 
 # Customers per pass: about this many keep DuckDB's hash table (~0.5 kB of aggregate state

@@ -19,10 +19,14 @@ from crmresearch._format import (
     signed,
 )
 from crmresearch.reports import display as D
+from crmresearch.reports.labels import currency
 from crmresearch.reports.labels import money as fmt_money  # the report's currency
 from crmresearch.reports.sections.core_loss_tables import (
+    _problems_applicable,
+    _recency_caveat,
     effect_table,
     group_table,
+    lists_text,
     neglected_list,
     out_of_time_table,
     overlap_table,
@@ -51,6 +55,7 @@ __all__ = [
     "show_effects",
     "show_sensitivity",
     "show_lists",
+    "lists_text",
     "show_neglected",
     "show_rising_and_problems",
     "show_validity",
@@ -93,6 +98,8 @@ class CoreLoss:
     baselines: Any = None
     lists: Any = None
     list_files: list = field(default_factory=list)
+    #: True when the pseudonyms come from the firm's key file (``id_key``): stable across runs.
+    stable_key: bool = False
 
     @property
     def id_label(self) -> str:
@@ -142,23 +149,21 @@ def rising_stars(study, *, rise: float, rise_freq: str, rise_periods: int):
         return_values=True,
         shares=tuple((study.volume_tiers.value_counts(sort=False) / len(X)).to_numpy()),
     )
-    return compare.validate_rising_stars(
+    rv = compare.validate_rising_stars(
         values, tiers_by_period, study.outcomes, rise=rise, periods=rise_periods
     )
-
-
+    rv.recency_caveat = _recency_caveat(study, values, tiers_by_period, rv.rising)
+    return rv
 
 
 def _clv_scores(study):
     """CLV and P(alive) per customer from :mod:`crmresearch.clv` (BG/NBD + Gamma-Gamma fitted
-    on the calibration window), or (None, None, reason) when that package is not installed.
-    Warnings of the fits (e.g. customers left out of the Gamma-Gamma fit) come back as the
-    third element, to be shown beside the CLV baseline."""
-    import importlib.util
+    on the calibration window) and the fits' warnings as one note. When a fit is degenerate
+    (no convergence, parameters at the boundary, non-finite predictions) the CLV is all NaN
+    (its top tier is empty, so the validity table shows it as not estimable), P(alive) is None
+    and the note says "CLV not estimable: <reason>"."""
     import warnings
 
-    if importlib.util.find_spec("crmresearch.clv") is None:
-        return None, None, "CLV baseline not available: crmresearch.clv is not installed"
     from crmresearch import clv
 
     with warnings.catch_warnings(record=True) as caught:
@@ -168,6 +173,9 @@ def _clv_scores(study):
         gg = clv.GammaGammaModel().fit(s["frequency"], s["monetary_value"])
         value = clv.customer_lifetime_value(bg, gg, s, months=12)
         p_alive = bg.p_alive(s["frequency"], s["recency"], s["T"])
+    if not value.attrs.get("estimable", True):
+        return (pd.Series(float("nan"), index=value.index, name="clv"), None,
+                f"CLV not estimable: {value.attrs['problem']}")  # fmt: skip
     texts = list(dict.fromkeys(str(w.message) for w in caught))
     return value, p_alive, "; ".join(f"CLV fit: {m}" for m in texts)
 
@@ -209,8 +217,7 @@ def _rolling_windows(study, n_windows: int, notes: dict, single: str, step_month
         except DataError as exc:
             notes.setdefault(f"RFM score left out ({exc})", []).append(end)
         clv_value, _p_alive, clv_note = _clv_scores(w)
-        if clv_value is not None:
-            scores["clv"] = clv_value
+        scores["clv"] = clv_value
         if clv_note:
             notes.setdefault(clv_note, []).append(end)
         out.append((end, scores, w.outcomes))
@@ -294,6 +301,10 @@ def _validity_findings(baselines) -> list[str]:
     out = []
     t, d = baselines.table, baselines.differences
     for s, r in d.iterrows():
+        if not t.loc[s].get("estimable", True):  # undersized top tier: no comparison
+            out.append(f"{t.loc[s, 'label']}: not estimable on these data, so it is not "
+                       "compared with the index (see the notes on the baselines).")  # fmt: skip
+            continue
         lo, hi = r["diff_value_capture_low"], r["diff_value_capture_high"]
         if lo > 0 or hi < 0:
             verdict = "more" if r["diff_value_capture"] > 0 else "less"
@@ -352,7 +363,8 @@ def core_loss(
     rising = rising_stars(study, rise=rise, rise_freq=rise_freq, rise_periods=rise_periods)
     problems = loss.problem_customers(X)
     clv_value, p_alive, clv_note = _clv_scores(study)
-    lists = result.customer_lists(rising=rising.rising, problems=problems, p_alive=p_alive)
+    lists = result.customer_lists(rising=rising.rising, problems=problems, p_alive=p_alive,
+                                  currency=currency())
     folder = lists_dir or os.environ.get("CRMRESEARCH_REPORT_DIR", "")
     list_files = [p.name for p in lists.write(folder)] if folder else []
     validity = compare.predictive_validity(
@@ -363,8 +375,7 @@ def core_loss(
     window_notes: dict[str, list[str]] = {}  # message -> windows (ends) it came from
     scores = {"volume": X["monetary"], "index": study.composite, "rfm": compare.rfm_score(X),
               "single": single}  # fmt: skip
-    if clv_value is not None:
-        scores["clv"] = clv_value
+    scores["clv"] = clv_value
     baselines = compare.baseline_validity(
         scores, study.outcomes, top=validity_top, n_boot=n_boot, seed=seed,
         labels={"volume": "calibration revenue (volume)", "index": "classification index",
@@ -378,7 +389,9 @@ def core_loss(
     if clv_note and clv_note not in window_notes:
         baselines.notes.append(clv_note)
     metrics = _metrics(result, sensitivity, rising, problems, validity, baselines, lists)
-    findings = [*result.findings(), *rising.findings()[:1], *_validity_findings(baselines)]
+    money = currency()
+    findings = [*result.findings(currency=money), *rising.findings(currency=money)[:1],
+                *_validity_findings(baselines)]
     return CoreLoss(
         metrics=metrics,
         kpis=_kpis(metrics),
@@ -395,13 +408,14 @@ def core_loss(
         validity_table=validity_table(baselines),
         core_share=result.core_share,
         pseudonymized=bool(pseudonymize_ids),
-        adjusted_interpretation=" ".join(s for s in result.findings() if "spend" in s),
+        adjusted_interpretation=" ".join(s for s in result.findings(currency=money) if "spend" in s),
         key=key,
         sensitivity=sensitivity,
         rising_validation=rising,
         baselines=baselines,
         lists=lists,
         list_files=list_files,
+        stable_key=bool(id_key),
     )
 
 
@@ -430,7 +444,7 @@ def show_groups(cl: CoreLoss) -> None:
         kind="info", title="Definitions.",
     )  # fmt: skip
     D.show_figure(r.plot_churn())
-    D.show_figure(r.plot_revenue())
+    D.show_figure(r.plot_revenue(currency=currency()))
 
 
 def show_effects(cl: CoreLoss) -> None:
@@ -439,7 +453,7 @@ def show_effects(cl: CoreLoss) -> None:
     D.table(overlap_table(cl.result), caption="Calibration spend of the compared groups",
             formats={"in the other group's range": fmt_pct, "customers": fmt_int},
             default_digits=0)  # fmt: skip
-    D.show_figure(cl.result.plot_overlap())
+    D.show_figure(cl.result.plot_overlap(currency=currency()))
     if cl.result.adjustment.extrapolation:
         D.note(cl.adjusted_interpretation, kind="warning", title="Spend adjustment extrapolates.")
     else:
@@ -457,17 +471,19 @@ def show_sensitivity(cl: CoreLoss) -> None:
 
 
 def show_lists(cl: CoreLoss) -> None:
-    """Section 4: the manager lists (complete in the files; counts, treatments, overlaps here)."""
+    """Section 4: the manager lists (counts, treatments, overlaps; files when written)."""
     counts = cl.lists.counts().rename(columns={"on_list": "on list", "primary": "primary list"})
-    D.table(counts[["on list", "primary list", "treatment"]],
-            caption="Customer lists: one primary list per customer")  # fmt: skip
-    D.table(cl.lists.overlaps, caption="Customers on two lists (diagonal: list size)")
-    where = (f"Complete lists written to {' and '.join(cl.list_files)}"
-             if cl.list_files else "Complete lists: run with lists_dir to write CSV and XLSX files")
-    ids = ("keyed pseudonyms (same key, same pseudonyms), revenue in bands"
-           if cl.pseudonymized else "real customer ids")  # fmt: skip
-    D.note(f"{where}; ids are {ids}; no list carries an index column.", kind="info",
-           title="Lists.")  # fmt: skip
+    overlaps = cl.lists.overlaps
+    if not _problems_applicable(cl.problems):  # no "problem 0" row beside "not applicable"
+        counts = counts.drop(index="problem", errors="ignore")
+        overlaps = overlaps.drop(index="problem", columns="problem", errors="ignore")
+    caption = "Customer lists: one primary list per customer"
+    if not _problems_applicable(cl.problems):
+        words = _missing_data_words(cl.problems.attrs.get("skipped_rules", []))
+        caption += f" (no {words} data: problem list not applicable)"
+    D.table(counts[["on list", "primary list", "treatment"]], caption=caption)
+    D.table(overlaps, caption="Customers on two lists (diagonal: list size)")
+    D.note(lists_text(cl), kind="info", title="Lists.")
 
 
 def show_neglected(cl: CoreLoss) -> None:
@@ -475,8 +491,11 @@ def show_neglected(cl: CoreLoss) -> None:
     nl = cl.neglected_list.copy()
     nl.index.name = cl.id_label
     money = {} if cl.pseudonymized else {"revenue before": fmt_money, "revenue after": fmt_money}
-    D.table(nl, caption=f"Neglected core: first 15 of {len(cl.result.neglected):,} customers "
-            "(complete list in the list files)", formats=money)  # fmt: skip
+    n = len(cl.result.neglected)
+    shown = (f"all {n:,} customers" if n <= len(nl) else
+             f"first {len(nl):,} of {n:,} customers by index rank")  # fmt: skip
+    where = " (complete list in the list files)" if cl.list_files and n > len(nl) else ""
+    D.table(nl, caption=f"Neglected core: {shown}{where}", formats=money)
 
 
 def _missing_data_words(skipped: Sequence[str]) -> str:
@@ -499,11 +518,8 @@ def _show_problems(p: pd.DataFrame) -> None:
     applied = p.attrs.get("rules", [])
     skipped = p.attrs.get("skipped_rules", [])
     if not applied:
-        D.note(
-            f"not applicable: the data have no {_missing_data_words(skipped)} columns.",
-            kind="info",
-            title="Problem customers:",
-        )
+        D.note(f"No {_missing_data_words(skipped)} data: problem list not applicable.",
+               kind="info", title="Problem customers.")  # fmt: skip
         return
     text = f"{len(p):,} of {p.attrs.get('n_checked', 0):,} customers fail at least one problem rule."
     if skipped:
@@ -525,9 +541,11 @@ def show_rising_and_problems(cl: CoreLoss) -> None:
     """Section 5: rising stars against their peers in the holdout; problem customers."""
     rv = cl.rising_validation
     D.note(rv.rule, kind="info", title="Rising stars.")
+    if getattr(rv, "recency_caveat", ""):
+        D.note(rv.recency_caveat, kind="warning", title="Recent buyers.")
     D.table(rising_table(rv), caption=f"Rising stars ({len(cl.rising):,}) vs peers of the same "
             "index tier, holdout", formats={"p-value": fmt_p})  # fmt: skip
-    for sentence in rv.findings():
+    for sentence in rv.findings(currency=currency()):
         D.note(sentence, kind="info")
     _show_problems(cl.problems)
 

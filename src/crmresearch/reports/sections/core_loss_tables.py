@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from crmresearch._format import fmt_num, fmt_pct, signed
+from crmresearch.reports.labels import currency
 from crmresearch.reports.labels import money as fmt_money  # the report's currency
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "rising_table",
     "validity_table",
     "out_of_time_table",
+    "lists_text",
 ]
 
 GROUP_NAMES = {
@@ -56,7 +58,7 @@ def points(x) -> str:
 
 
 def effect_table(result) -> pd.DataFrame:
-    """Each comparison's churn difference with the CI and p-value of one Wald test, plus the
+    """Each comparison's churn difference with the CI and p-value of one score test, plus the
     spend-adjusted odds ratios (linear and spline) with their Wald CI and p."""
     rows = []
     for _name, r in result.comparisons.iterrows():
@@ -66,7 +68,7 @@ def effect_table(result) -> pd.DataFrame:
             "estimate": points(r["risk_difference"]),
             "95 % CI": f"{signed(100 * r['ci_low'])} to {signed(100 * r['ci_high'])} pts",
             "p-value": r["p_value"],
-            "test": "Wald z (difference of churn rates)",
+            "test": "score test (Miettinen-Nurminen), difference of churn rates",
         })  # fmt: skip
     c = result.comparison
     for key, label, test in (
@@ -95,8 +97,8 @@ def neglected_list(result, rows: int = 15) -> pd.DataFrame:
     nl = result.neglected.head(rows)
     out = pd.DataFrame({"volume tier": nl["volume_tier"]}, index=nl.index)
     if result.pseudonymized:
-        out["revenue before"] = loss.revenue_band(nl["revenue_before"]).to_numpy()
-        out["revenue after"] = loss.revenue_band(nl["revenue_after"]).to_numpy()
+        out["revenue before"] = loss.revenue_band(nl["revenue_before"], symbol=currency()).to_numpy()
+        out["revenue after"] = loss.revenue_band(nl["revenue_after"], symbol=currency()).to_numpy()
     else:
         out["revenue before"] = nl["revenue_before"]
         out["revenue after"] = nl["revenue_after"]
@@ -132,13 +134,19 @@ def sensitivity_table(table: pd.DataFrame) -> pd.DataFrame:
             "odds ratio, spend-adjusted": table["odds_ratio_adjusted"].to_numpy(),
             "odds ratio, spline": table["odds_ratio_spline"].to_numpy(),
         },
-        index=pd.Index(
-            [f"{fmt_pct(s)}" + (" (size of top tier)" if e else "")
-             for s, e in zip(table["core_share"], table["equal_size"], strict=True)],
-            name="core share",
-        ),  # fmt: skip
+        index=pd.Index([_share_label(r) for _, r in table.iterrows()], name="core share"),
     )
 
+
+
+def _share_label(row) -> str:
+    """``10.0 %``; the equal-size row ``5.0 % = size of top tier`` (shown once even when a
+    requested share gives the same core)."""
+    if not row["equal_size"]:
+        return fmt_pct(row["core_share"])
+    same = row.get("same_as_share", float("nan"))
+    shown = same if same == same else row["core_share"]  # NaN != NaN
+    return f"{fmt_pct(shown)} = size of top tier"
 
 
 def rising_table(rising) -> pd.DataFrame:
@@ -175,6 +183,9 @@ def validity_table(validity) -> pd.DataFrame:
         row = {"customers in top tier": int(r["k"])}
         for m, label in (("precision", "precision"), ("value_capture", "value capture"),
                          ("churn", "holdout churn")):  # fmt: skip
+            if not r.get("estimable", True):  # undersized top tier: nothing to compare
+                row[label] = row[f"{label} − index"] = "not estimable"
+                continue
             row[label] = f"{fmt_pct(r[m])} ({fmt_pct(r[m + '_low'])} – {fmt_pct(r[m + '_high'])})"
             if s in d.index:
                 dr = d.loc[s]
@@ -201,3 +212,51 @@ def out_of_time_table(validity) -> pd.DataFrame | None:
     )  # fmt: skip
 
 
+def _recency_caveat(study, values, tiers_by_period, rising) -> str:
+    """Plain words on what the rising-star rule selects: an index that rose in the last period
+    mostly means a purchase in that period, so the holdout comparison with peers is partly a
+    comparison of recent with less recent buyers (measured here, not assumed)."""
+    last = values.columns[-1]
+    frame = getattr(study.log, "frame", study.log)
+    dates = pd.to_datetime(frame["date"])
+    period = dates.dt.to_period(last.freq) if isinstance(last, pd.Period) else None
+    if period is None or not len(rising):
+        return ""
+    bought = pd.Index(frame.loc[(period == last).to_numpy(), "customer_id"].unique())
+    now = tiers_by_period[last]
+    peers = now.index[now.isin(set(rising["tier"].astype(str))) & ~now.index.isin(rising.index)
+                      & values[last].notna()]  # fmt: skip
+    share_r = float(rising.index.isin(bought).mean())
+    share_p = float(peers.isin(bought).mean()) if len(peers) else float("nan")
+    return (
+        f"What the rule selects: {fmt_pct(share_r)} of the rising stars bought in the last "
+        f"period ({last}), against {fmt_pct(share_p)} of their peers. A rise of the index mostly "
+        "means a recent purchase, so part of the rising stars' lower churn simply reflects that "
+        "they bought recently; the comparison is not one of equally recent customers."
+    )
+
+
+def _problems_applicable(problems: pd.DataFrame) -> bool:
+    return bool(problems.attrs.get("rules", []))
+
+
+def lists_text(cl) -> str:
+    """Where the complete lists are and what the ids are, true to this run's parameters: no
+    files are promised that were not written, no stable pseudonyms without the firm's key."""
+    if cl.list_files:
+        where = (f"The complete lists are in {' and '.join(cl.list_files)} next to this report "
+                 "(CSV with BOM for Excel, XLSX with one sheet per list).")  # fmt: skip
+    else:
+        where = ("No list files were written in this run (set lists_dir to a folder to get the "
+                 "complete lists as CSV and XLSX); this report shows counts and a preview.")  # fmt: skip
+    if not cl.pseudonymized:
+        ids = "Ids are the real customer ids."
+    elif cl.stable_key:
+        ids = (f"Ids are keyed pseudonyms from the firm's key file (fingerprint "
+               f"{cl.lists.key_fingerprint}): the same key file gives the same pseudonyms in "
+               "every run.")  # fmt: skip
+    else:
+        ids = ("Ids are pseudonyms made with a new key for this run only: they cannot be matched "
+               "with another run's lists. To keep them, run with id_key set to a key file the "
+               "firm keeps (created with mode 0600 when missing).")  # fmt: skip
+    return f"{where} {ids} No list carries an index column; revenue is shown in bands."

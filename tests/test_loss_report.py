@@ -1,0 +1,146 @@
+"""The core-customer-loss section with the report's currency (review item 2), lists and
+pseudonyms as the text promises (item 7), and the loss-report polish items."""
+
+from __future__ import annotations
+
+import re
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
+
+from crmresearch.reports import labels  # noqa: E402
+from crmresearch.reports.sections import core_customer_loss as S  # noqa: E402
+from crmresearch.study import Study  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def study():
+    return Study.from_params("synthetic", n_customers=600, seed=2)
+
+
+@pytest.fixture
+def yuan():
+    labels.set_currency("¥")
+    yield "¥"
+    labels.set_currency("$")
+
+
+def _figure_texts(fig) -> list[str]:
+    fig.canvas.draw()  # tick labels come from the formatters only when drawn
+    texts = [t.get_text() for t in fig.findobj(Text)]
+    plt.close(fig)
+    return [t for t in texts if t]
+
+
+def _core_loss(study, **kw):
+    return S.core_loss(study, n_boot=20, out_of_time_windows=1, **kw)
+
+
+def test_yuan_report_has_no_dollar_in_findings_lists_and_figures(study, yuan, monkeypatch):
+    monkeypatch.delenv("CRMRESEARCH_REPORT_DIR", raising=False)
+    cl = _core_loss(study)
+    money_findings = [s for s in cl.findings if "¥" in s]
+    assert money_findings, "the findings state money (revenue at risk, rising-star revenue)"
+    assert not [s for s in cl.findings if "$" in s]
+    assert not [s for s in cl.rising_validation.findings(currency="¥") if "$" in s]
+    assert cl.adjusted_interpretation.count("$") == 0
+    # list files and the report's preview use the same bands, in yuan
+    bands = set(cl.lists.table["revenue_band"])
+    assert bands and all("¥" in b or b == "unknown" for b in bands)
+    preview = set(cl.neglected_list["revenue before"]) | set(cl.neglected_list["revenue after"])
+    assert all("$" not in b for b in preview) and any("¥" in b for b in preview)
+    assert preview <= set(__import__("crmresearch").loss.revenue_band(
+        cl.result.customers["revenue_before"].tolist() + cl.result.customers["revenue_after"].tolist(),
+        symbol="¥"))  # fmt: skip
+    texts = _figure_texts(cl.result.plot_revenue(currency="¥"))
+    texts += _figure_texts(cl.result.plot_overlap(currency="¥"))
+    assert "net revenue (¥)" in texts and any(t.startswith("¥") for t in texts)
+    assert any("volume cut ¥" in t for t in texts)
+    assert not [t for t in texts if "$" in t and not t.startswith("$\\mathdefault")]  # log ticks
+    # the report-side tables built from the result
+    from crmresearch.reports.sections.core_loss_tables import rising_table
+
+    cells = rising_table(cl.rising_validation).astype(str).to_numpy().ravel()
+    assert not [c for c in cells if "$" in c]
+
+
+def test_no_files_and_new_key_are_said_as_they_are(study, monkeypatch):
+    monkeypatch.delenv("CRMRESEARCH_REPORT_DIR", raising=False)
+    cl = _core_loss(study)
+    text = S.lists_text(cl)
+    assert cl.list_files == []
+    assert "No list files were written" in text and "complete lists are in" not in text
+    assert "new key for this run only" in text and "id_key" in text
+    assert "same pseudonyms in every run" not in text
+
+
+def test_lists_dir_and_key_file_give_files_and_stable_pseudonyms(study, tmp_path, monkeypatch):
+    monkeypatch.delenv("CRMRESEARCH_REPORT_DIR", raising=False)
+    key = tmp_path / "firm.key"
+    runs = []
+    for k in (1, 2):
+        out = tmp_path / f"run{k}"
+        cl = _core_loss(study, id_key=str(key), lists_dir=str(out))
+        runs.append(cl)
+        names = sorted(p.name for p in out.iterdir())
+        assert set(cl.list_files) <= set(names) and any(n.endswith(".csv") for n in names)
+        assert any(n.endswith(".xlsx") for n in names)
+        text = S.lists_text(cl)
+        assert all(f in text for f in cl.list_files) and "next to this report" in text
+        assert "same key file gives the same pseudonyms in every run" in text
+        assert cl.lists.key_fingerprint in text and str(tmp_path) not in text
+    assert list(runs[0].lists.table["customer"]) == list(runs[1].lists.table["customer"])
+    csv = next(n for n in runs[0].list_files if n.endswith(".csv"))
+    assert (tmp_path / "run1" / csv).read_bytes() == (tmp_path / "run2" / csv).read_bytes()
+
+
+def test_report_dir_from_the_runner_environment(study, tmp_path, monkeypatch):
+    monkeypatch.setenv("CRMRESEARCH_REPORT_DIR", str(tmp_path))
+    cl = _core_loss(study)
+    assert cl.list_files and all((tmp_path / f).is_file() for f in cl.list_files)
+
+
+def test_polish_texts(study, monkeypatch):
+    monkeypatch.delenv("CRMRESEARCH_REPORT_DIR", raising=False)
+    cl = _core_loss(study)
+    text = " ".join(cl.findings)
+    assert not re.search(r"\b1 customers\b", text)
+    assert "not estimable extrapolate" not in text
+    assert "when the CLV package is installed" not in text
+    caveat = cl.rising_validation.recency_caveat
+    assert "bought in the last period" in caveat and "recent purchase" in caveat
+    # the sensitivity table shows the equal-size core once
+    from crmresearch.reports.sections.core_loss_tables import sensitivity_table
+
+    st = sensitivity_table(cl.sensitivity)
+    assert st["core customers"].is_unique
+    assert sum("size of top tier" in i for i in st.index) == 1
+
+
+@pytest.fixture(scope="module")
+def yuan_report(tmp_path_factory):
+    from crmresearch import reports
+
+    return reports.run("core_customer_loss",
+                       {"data": "synthetic", "n_customers": 400, "n_boot": 20, "currency": "¥"},
+                       tmp_path_factory.mktemp("yuan"), progress=False, formats=("html",))  # fmt: skip
+
+
+@pytest.mark.slow
+def test_rendered_yuan_report_has_no_dollar(yuan_report):
+    html = (yuan_report.out_dir / "core_customer_loss.html").read_text(encoding="utf-8")
+    text = re.sub(r"<[^>]+>", " ", re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", html, flags=re.S))
+    assert "¥" in text and "Revenue at risk in the neglected core: ¥" in text
+    assert "$" not in text
+
+
+@pytest.mark.slow
+def test_rendered_report_holds_its_lists(yuan_report):
+    files = {p.name for p in yuan_report.out_dir.iterdir()}
+    assert "customer_lists.csv" in files and "customer_lists.xlsx" in files
+    html = (yuan_report.out_dir / "core_customer_loss.html").read_text(encoding="utf-8")
+    assert "The complete lists are in customer_lists.csv and customer_lists.xlsx" in html

@@ -254,7 +254,8 @@ def _segments(pieces: list[str], glue: str, joiner: str, lang: str, depth: int) 
 
 
 @cache
-def _translate(text: str, lang: str) -> str | None:
+def _translate(text: str, lang: str, symbol: str = "") -> str | None:
+    """Cached :func:`_lookup` (per currency too: indicator labels carry its symbol)."""
     return _lookup(text, lang)
 
 
@@ -280,13 +281,13 @@ def t(text: Any, /, **fields: Any) -> str:
         values = {}
         for name, value in fields.items():
             if isinstance(value, str):
-                done = _translate(value, lang)
+                done = _translate(value, lang, currency())
                 if done is None:
                     _remember(value)
                 value = value if done is None else done
             values[name] = value
         return found.format(**values)
-    found = _translate(text, lang)
+    found = _translate(text, lang, currency())
     if found is None:
         _remember(text)
         return text
@@ -302,7 +303,7 @@ def t_known(text: Any) -> Any:
     """``text`` translated if the catalogue has it (exactly or by a template), else unchanged
     and not remembered."""
     if isinstance(text, str) and _LANGUAGE[0] != "en":
-        found = _translate(text, _LANGUAGE[0])
+        found = _translate(text, _LANGUAGE[0], currency())
         return text if found is None else found
     return text
 

@@ -92,7 +92,7 @@ _PROPER = re.compile(
     r"|\b[a-z]+(?:_[a-z0-9]+)+\b"
     r"|\b(?:CDNOW|Hillstrom|MineThatData|KMO|MSA|Holm|Gini|Lorenz|Bartlett|Kruskal|Wallis|Dunn"
     r"|Wilson|Newcombe|Cohen|BG/NBD|NBD|Gamma|Pareto|RFM|CLV|ABC|UTC|SHA|CV|CI|AUC|ROC|OLS|HC3"
-    r"|Python|Welch|Wald|Cramér|Varimax|Promax|Oblimin|Kaiser|Horn|Mann|Whitney|Fisher|Spearman|Pearson"
+    r"|Python|Welch|Wald|Miettinen|Nurminen|Neyman|Tucker|ARI|logistic|Excel|patsy|Cramér|Varimax|Promax|Oblimin|Kaiser|Horn|Mann|Whitney|Fisher|Spearman|Pearson"
     r"|lifetimes|crmresearch|pandas|numpy|scipy|statsmodels"
     r"|factor_analyzer|matplotlib|weasyprint|nbconvert|papermill|pingouin|openpyxl|duckdb"
     r"|pyspark|scikit-learn|sklearn|babel|YAML|XLSX|CSV|BOM|HMAC|RMB|CNY|pts|vs"
@@ -206,7 +206,9 @@ def _lookup(text: str, lang: str, field: str | None = None, depth: int = 0) -> s
     found = _indicator_labels(lang).get(key)
     if found is not None:
         return found
-    if not _LATIN2.search(key) or _CJK.search(key):  # no words ("A", "F1"), or translated
+    if not _LATIN2.search(key):  # no words: "A", "F1", "95 %"
+        return text
+    if _CJK.search(key) and not needs_translation(_CJK.sub(" ", key)):  # translated already
         return text
     if depth > 6:
         return None

@@ -349,7 +349,7 @@ def methods(study) -> None:
         ("volume tier rule", study.volume_tiers.attrs.get("rule", "")),
         (
             "index system",
-            f"{study.index_input.attrs.get('config', '')}: "
+            f"{t(study.index_input.attrs.get('config', ''))}: "
             + ", ".join(label(c, study.language) for c in study.index_input.columns),
         ),
     ]

@@ -88,10 +88,10 @@ def _key(text: str) -> str:
 #: Texts that need no translation although they hold Latin letters: codes, names of methods
 #: and data sets, units, file names, pseudonyms, hashes (what :func:`needs_translation` ignores).
 _PROPER = re.compile(
-    r"\S+\.(?:csv|txt|xlsx|xls|tsv|gz|zip|json|ipynb|pdf|html)\b|C-[0-9a-f]{10}|\b[0-9a-f]{12,}\b"
+    r"\S+\.(?:csv|txt|xlsx|xls|tsv|gz|zip|json|yaml|yml|ipynb|pdf|html)\b|C-[0-9a-f]{10}|\b[0-9a-f]{12,}\b"
     r"|\b[a-z]+(?:_[a-z0-9]+)+\b"
     r"|\b(?:CDNOW|Hillstrom|MineThatData|KMO|MSA|Holm|Gini|Lorenz|Bartlett|Kruskal|Wallis|Dunn"
-    r"|Wilson|Newcombe|Cohen|BG/NBD|NBD|Gamma|Pareto|RFM|CLV|ABC|UTC|SHA|CV|CI|AUC|ROC|OLS|HC3"
+    r"|Wilson|Newcombe|Cohen|BG/NBD|NBD|Gamma|Pareto|RFM|CLV|CRM|ABC|UTC|SHA|CV|CI|AUC|ROC|OLS|HC3"
     r"|Python|Welch|Wald|Miettinen|Nurminen|Neyman|Tucker|ARI|logistic|Excel|patsy|Cramér|Varimax|Promax|Oblimin|Kaiser|Horn|Mann|Whitney|Fisher|Spearman|Pearson"
     r"|lifetimes|crmresearch|pandas|numpy|scipy|statsmodels"
     r"|factor_analyzer|matplotlib|weasyprint|nbconvert|papermill|pingouin|openpyxl|duckdb"

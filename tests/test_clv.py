@@ -124,6 +124,23 @@ def test_gamma_gamma_recovers_planted_parameters():
         assert ci.loc[name, "ci_low"] < value < ci.loc[name, "ci_high"], (name, ci.loc[name])
 
 
+def test_first_purchase_on_the_last_calibration_day_is_valid(cdnow):
+    """T = 0 (first bought on the calibration end, no repeat yet) has likelihood exactly 1, so
+    adding such customers leaves the fit unchanged; it must not be refused as bad data."""
+    summary, model = cdnow
+    model_ll = BetaGeoModel()._log_likelihoods(
+        tuple(model.params_[k] for k in ("r", "alpha", "a", "b")),
+        np.zeros(3), np.zeros(3), np.zeros(3),
+    )  # fmt: skip
+    np.testing.assert_allclose(model_ll, 0.0, atol=1e-12)
+    x = np.r_[summary["frequency"], np.zeros(50)]
+    t_x = np.r_[summary["recency"], np.zeros(50)]
+    T = np.r_[summary["T"], np.zeros(50)]
+    refit = BetaGeoModel().fit(x, t_x, T)
+    for name, value in model.params_.items():
+        assert refit.params_[name] == pytest.approx(value, rel=1e-4), name
+
+
 def test_bgnbd_log_likelihood_is_the_closed_form():
     x, t_x, T = np.array([0, 1, 3]), np.array([0.0, 2.0, 10.0]), np.array([12.0, 12.0, 12.0])
     r, alpha, a, b = 0.7, 3.0, 0.9, 2.0

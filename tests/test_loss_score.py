@@ -158,3 +158,16 @@ def test_tiny_cell_sentence_says_too_few_and_claims_no_difference():
     sentence = next(s for s in r.findings() if "over-served customers" in s and "8.3" in s)
     assert "only 3 over-served customers" in sentence and "too few to compare" in sentence
     assert f"at least {MIN_GROUP_SIZE} customers per group" in sentence
+
+
+@pytest.mark.xfail(strict=True, reason="statsmodels issue #10269 (wrong linear coefficient of the "
+                   "Miettinen-Nurminen cubic); when this passes, upstream is fixed: use "
+                   "statsmodels' score CI in crmresearch._stats.risk_difference_score")  # fmt: skip
+def test_upstream_statsmodels_score_interval_still_off():
+    """Tripwire: the day statsmodels' score CI equals the brute-force inversion, drop our copy."""
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    case = (64, 425, 100, 753)  # the CDNOW neglected vs served core cell counts
+    ours = score_reference(*case)[1:3]
+    upstream = confint_proportions_2indep(*case, method="score", compare="diff")
+    assert upstream == pytest.approx(ours, abs=1e-6)

@@ -147,9 +147,10 @@ def check_rfm(frequency, recency=None, T=None) -> tuple[np.ndarray, ...]:
         tt = np.asarray(T, dtype=float)
         if not (tx.shape == tt.shape == x.shape):
             raise DataError("frequency, recency and T must have the same length")
-        bad = ~np.isfinite(tx) | ~np.isfinite(tt) | (tx < 0) | (tx > tt + 1e-9) | (tt <= 0)
+        # T = 0 (first purchase on the last calibration day) is valid: the likelihood is 1
+        bad = ~np.isfinite(tx) | ~np.isfinite(tt) | (tx < 0) | (tx > tt + 1e-9)
         if bad.any():
-            problems.append(f"need 0 ≤ recency ≤ T and T > 0 (first bad position {np.argmax(bad)})")
+            problems.append(f"need 0 ≤ recency ≤ T (first bad position {np.argmax(bad)})")
         if ((x == 0) & (tx > 0)).any():
             problems.append("recency must be 0 for a customer without repeat purchases")
         arrays += [tx, tt]

@@ -165,11 +165,15 @@ def _clv_scores(study):
     import warnings
 
     from crmresearch import clv
+    from crmresearch.errors import DataError
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         s = clv.rfm_summary(study.log, calibration_end=study.calibration_end, time_unit="W")
-        bg = clv.BetaGeoModel().fit(s["frequency"], s["recency"], s["T"])
+        try:
+            bg = clv.BetaGeoModel().fit(s["frequency"], s["recency"], s["T"])
+        except DataError as exc:  # data the model cannot take: say so, never crash the report
+            return pd.Series(float("nan"), index=s.index, name="clv"), None, f"CLV not estimable: {exc}"
         gg = clv.GammaGammaModel().fit(s["frequency"], s["monetary_value"])
         value = clv.customer_lifetime_value(bg, gg, s, months=12)
         p_alive = bg.p_alive(s["frequency"], s["recency"], s["T"])

@@ -159,8 +159,10 @@ def test_the_page_footer_follows_the_language(zh):
 _LATIN = re.compile(r"[A-Za-z]")
 _HAN = re.compile(r"[\u3400-\u9fff]")
 #: Latin letters allowed in a Chinese report: ids, units, indicator and method codes, numbers,
-#: parameter values and package names in the appendix. Measured 21:40 UTC: 0.0x–0.0y.
-MAX_LATIN_SHARE = 0.3
+#: parameter values and package names in the appendix (what is left: tier letters A/B/C, "pp",
+#: p, n, pseudonyms, KMO/Holm/CLV...). Measured 2026-12-01: segment value 0.22, core loss 0.18,
+#: strategy 0.21 (bundled data), Excel export 0.17; an English report is 1.0.
+MAX_LATIN_SHARE = 0.25
 
 
 def _pdf_text_and_fonts(pdf):
@@ -254,12 +256,7 @@ def test_acceptance_chinese_pdf_from_a_chinese_excel_export(tmp_path, capsys):
         "-p", f"calibration_end={syn.truth.calibration_end:%Y-%m-%d}",
         "-p", f"holdout_end={last:%Y-%m-%d}", "-p", "n_boot=50",
     ])  # fmt: skip
-    err = capsys.readouterr().err
-    if code != 0 and "need 0 ≤ recency ≤ T and T > 0" in err:
-        # a customer whose first purchase falls on a window's last day has T = 0, which the
-        # BG/NBD likelihood allows; clv.check_rfm refuses it (clv owner to fix)
-        pytest.xfail("clv.check_rfm refuses T = 0 (first purchase on the window's last day)")
-    assert code == 0, err
+    assert code == 0, capsys.readouterr().err
     out = tmp_path / "out" / "core_customer_loss"
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["rows_read"] == n_rows and manifest["rows_rejected"] == 1  # the 合计 row

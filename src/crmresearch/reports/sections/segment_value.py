@@ -584,3 +584,46 @@ def show_index_robustness(rb: IndexRobustness) -> None:
     if len(rb.imputed_table):
         D.table(rb.imputed_table, caption="Indicators imputed before fitting",
                 formats={"share of customers imputed": fmt_pct, "fill value": lambda v: fmt_num(v, 2)})  # fmt: skip
+
+
+# ---------------------------------------------------------------- tiers by customer attribute
+
+
+def tier_attribute_tables(study) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """Volume-tier profiles by each static customer attribute (``customers`` parameter):
+    per attribute value, customers per tier and the share of the tier they make up (each
+    tier's shares add up to 100 %); customers without a row in the file are counted as
+    "(no attribute row)". Also returns the attributes left out (dates, id-like fields)."""
+    from crmresearch.loss import NO_ATTRIBUTE_ROW
+    from crmresearch.reports.sections.core_loss_tables import attribute_columns
+
+    static = study.static_attributes
+    columns, left_out = attribute_columns(static)
+    tiers = study.volume_tiers
+    out = {}
+    for column in columns:
+        values = static[column].reindex(tiers.index).astype("string").fillna(NO_ATTRIBUTE_ROW)
+        counts = pd.crosstab(values.rename(column), tiers.rename("tier"))
+        counts["all"] = counts.sum(axis=1)
+        shares = counts / counts.sum(axis=0)
+        table = pd.DataFrame(index=counts.index)
+        for tier in counts.columns:
+            table[f"{tier}: customers"] = counts[tier].astype("int64")
+            table[f"{tier}: share"] = shares[tier]
+        out[column] = table
+    return out, left_out
+
+
+def show_tier_attributes(study) -> None:
+    """Tier profiles by static customer attribute; nothing without an attribute file."""
+    tables, left_out = tier_attribute_tables(study)
+    for column, table in tables.items():
+        shares = {c: fmt_pct for c in table.columns if c.endswith(": share")}
+        D.table(table, caption=f"Volume tiers by {column}: customers and share of the tier",
+                formats=shares, index_label=column)  # fmt: skip
+    if left_out:
+        D.note(f"Not broken down: {', '.join(left_out)}.", kind="info", title="Attributes.")
+    if tables:  # metrics.json: attribute -> value -> tier -> customers
+        D.record("metrics", {"tiers_by_attribute": {
+            column: {str(v): {c.split(": ")[0]: int(n) for c, n in row.items() if c.endswith(": customers")}
+                     for v, row in table.iterrows()} for column, table in tables.items()}})  # fmt: skip

@@ -24,7 +24,6 @@ from crmresearch.reports.labels import money as fmt_money  # the report's curren
 from crmresearch.reports.sections.core_loss_tables import (
     _problems_applicable,
     _recency_caveat,
-    attribute_columns,
     attribute_metrics,
     attribute_tables,
     effect_table,
@@ -38,6 +37,7 @@ from crmresearch.reports.sections.core_loss_tables import (
     sensitivity_table,
     validity_table,
 )
+from crmresearch.reports.sections.customer_attributes import attribute_columns
 
 __all__ = [
     "CoreLoss",

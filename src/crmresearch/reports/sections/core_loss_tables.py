@@ -20,8 +20,6 @@ __all__ = [
     "validity_table",
     "out_of_time_table",
     "lists_text",
-    "MAX_ATTRIBUTE_VALUES",
-    "attribute_columns",
     "attribute_tables",
     "attribute_metrics",
 ]
@@ -267,26 +265,6 @@ def lists_text(cl) -> str:
 
 
 # ---------------------------------------------------------------------------- customer attributes
-
-#: An attribute with more distinct values than this is not broken down (a table per id-like
-#: field would be as long as the customer list).
-MAX_ATTRIBUTE_VALUES = 30
-
-
-def attribute_columns(static: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """The static attributes worth a breakdown, and what is left out with the reason: dates
-    (e.g. sign-up date) and fields with more than :data:`MAX_ATTRIBUTE_VALUES` values."""
-    kept, left_out = [], []
-    for column in static.columns:
-        values = static[column]
-        if pd.api.types.is_datetime64_any_dtype(values):
-            left_out.append(f"{column} (a date)")
-        elif values.nunique() > MAX_ATTRIBUTE_VALUES:
-            left_out.append(f"{column} ({values.nunique():,} values)")
-        else:
-            kept.append(column)
-    return kept, left_out
-
 
 def attribute_tables(result, static: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """The four cells per value of each attribute (``loss.cells_by_attribute``), with the

@@ -17,9 +17,12 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make not i
 
 def _dry_run(*args: str) -> str:
     # -n prints the commands; STAMP counts as made (-o) so nothing is installed
+    # a clean environment: under `make test` MAKEFLAGS/MAKELEVEL would make this a sub-make
+    # that prints "Entering/Leaving directory" lines
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
     out = subprocess.run(
-        ["make", "-n", "-o", ".venv/.installed", "lab", *args],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        ["make", "-n", "-s", "--no-print-directory", "-o", ".venv/.installed", "lab", *args],
+        cwd=ROOT, capture_output=True, text=True, check=True, env=env,
     )  # fmt: skip
     return out.stdout.strip().splitlines()[-1]
 

@@ -7,6 +7,8 @@ package's reader) against the study's cells / tiers; without ``customers`` the t
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -101,6 +103,17 @@ def test_breakdown_shown_only_with_customers(runs, name):
         assert (KEYS[name] in run.metrics) is given
     with_dates = (runs[name, True].out_dir / f"{name}.html").read_text()
     assert "signup_date (a date)" in with_dates  # a date field is named, not tabulated
+
+
+@pytest.mark.parametrize("name", list(EXTRA))
+def test_chinese_breakdown_is_translated_and_keeps_the_data_values(tmp_path, customers_file, name):
+    run = reports.run(name, {**PARAMS, **EXTRA[name], "customers": str(customers_file),
+                             "language": "zh"}, tmp_path, formats="html", progress=False)  # fmt: skip
+    manifest = json.loads((run.out_dir / "manifest.json").read_text())
+    assert manifest["untranslated"] == []
+    html = (run.out_dir / f"{name}.html").read_text()
+    assert "按区域划分" in html and "术语表" in html
+    assert ">North<" in html  # attribute values are data: shown as in the file
 
 
 def test_relative_customers_path_resolved_and_missing_file_exit_2(tmp_path, monkeypatch, capsys,

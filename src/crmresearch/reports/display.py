@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from crmresearch._format import fmt_int, fmt_num, fmt_pct, is_missing, typeset
-from crmresearch.reports.labels import label, t, t_known
+from crmresearch.reports.labels import label, t
 from crmresearch.reports.render import METRICS_MIMETYPE
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "note",
     "table",
     "show_figure",
+    "translate_figure",
     "collect_warnings",
     "capture_warnings",
     "show_warnings",
@@ -105,7 +106,7 @@ def executive_summary(
     section from the same library results as ``metrics`` (never typed in by hand).
     """
     cards = "".join(
-        f'<div class="crm-kpi"><div class="value">{html.escape(typeset(v))}</div>'
+        f'<div class="crm-kpi"><div class="value">{html.escape(typeset(t(v)))}</div>'
         f'<div class="label">{html.escape(typeset(t(k)))}</div></div>'
         for k, v in kpis
     )
@@ -120,7 +121,7 @@ def note(text: str, kind: str = "warning", title: str | None = None) -> None:
     _html(f'<div class="crm-note {kind}">{head}{html.escape(typeset(t(text)))}</div>')
 
 
-def _format_column(values: pd.Series, spec: Any, default_digits: int) -> list[str]:
+def _format_column(values: pd.Series, spec: Any, default_digits: int, tr=t) -> list[str]:
     if callable(spec):
         return [spec(v) for v in values]
     if isinstance(spec, str):
@@ -131,7 +132,7 @@ def _format_column(values: pd.Series, spec: Any, default_digits: int) -> list[st
         return [fmt_int(v) for v in values]
     if pd.api.types.is_float_dtype(values):
         return [fmt_num(v, default_digits) for v in values]
-    return ["–" if is_missing(v) else str(t_known(v)) for v in values]
+    return ["–" if is_missing(v) else tr(str(v)) for v in values]
 
 
 def table(
@@ -143,21 +144,26 @@ def table(
     index: bool = True,
     index_label: str | None = None,
     max_rows: int = 40,
+    translate: bool = True,
 ) -> None:
     """Show a DataFrame as a compact, rounded, labelled table (never a raw repr).
 
     ``formats`` maps a column to a format function (e.g. :func:`crmresearch._format.fmt_pct`)
     or a format spec string (``"{:,.0f}"``); other float columns get ``default_digits``, ints
-    thousands separators.
+    thousands separators. Every text (caption, headers, row labels, text cells) is shown in
+    the report's language (:func:`~crmresearch.reports.labels.t`); ``translate=False`` keeps
+    the row labels and text cells as they are (names such as package names).
     """
+    tr = t if translate else str
     shown = frame.head(max_rows).copy()
     if isinstance(shown, pd.Series):
         shown = shown.to_frame()
     formats = dict(formats or {})
     out = pd.DataFrame(index=shown.index)
     for col in shown.columns:
-        out[str(col)] = _format_column(shown[col], formats.get(col), default_digits)
-    out.index = [typeset(t_known(i)) for i in shown.index]
+        cells = _format_column(shown[col], formats.get(col), default_digits, tr)
+        out[str(col)] = [tr(c) for c in cells]
+    out.index = [typeset(tr(str(i))) for i in shown.index]
     if index_label is not None or shown.index.name is not None:
         name = index_label if index_label is not None else str(shown.index.name)
         out.index.name = typeset(t(name))
@@ -181,11 +187,60 @@ def show_figure(fig) -> None:
     import matplotlib.pyplot as plt
     from IPython.display import Image, display
 
+    translate_figure(fig)
     # Render the PNG ourselves: works whatever matplotlib backend the kernel ended up with.
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
     display(Image(data=buffer.getvalue(), format="png"))
+
+
+def translate_figure(fig) -> None:
+    """Every text of ``fig`` in the report's language: suptitle, axes titles, axis labels,
+    legend entries, annotations and text tick labels (numbers are left alone)."""
+    from matplotlib.text import Text
+
+    from crmresearch.reports import labels
+
+    if labels.language() == "en":
+        return
+    fig.canvas.draw()  # tick labels exist only once drawn
+    for ax in fig.axes:
+        for axis, limits, set_limits in (
+            (ax.xaxis, ax.get_xlim(), ax.set_xlim), (ax.yaxis, ax.get_ylim(), ax.set_ylim),
+        ):  # fmt: skip
+            texts = [label_.get_text() for label_ in axis.get_ticklabels()]
+            done = [_figure_text(x) for x in texts]
+            if done != texts:  # fixed labels, so a redraw keeps the translation
+                axis.set_ticks(axis.get_ticklocs(), done)
+                set_limits(limits)
+    for artist in fig.findobj(Text):
+        text = artist.get_text()
+        if text and text.strip():
+            done = _figure_text(text)
+            if done != text:
+                artist.set_text(done)
+
+
+def _figure_text(text: str) -> str:
+    """A figure text in the report's language. A label wrapped over lines ("F2\nAverage
+    order\nvalue") is translated as one text; a first line without words (a factor's "F2")
+    stays on its own line, and a long translation is wrapped again."""
+    import textwrap
+
+    from crmresearch.reports.labels import needs_translation, t_known
+
+    if "\n" not in text:
+        return t(text)
+    whole = " ".join(text.split())
+    done = t_known(whole)
+    if done != whole:
+        return done
+    head, rest = text.split("\n", 1)
+    if needs_translation(head):
+        return t(whole)
+    done = t(" ".join(rest.split()))
+    return head + "\n" + "\n".join(textwrap.wrap(done, width=10))
 
 
 # ---------------------------------------------------------------------------- warnings
@@ -217,7 +272,8 @@ def capture_warnings() -> WarningLog:
     """Route all warnings of this kernel into a list shown later as a styled note (not stderr)."""
 
     def _sink(message, category, filename, lineno, file=None, line=None):
-        text = f"{category.__name__}: {message}"
+        # the message, not Python's class name (which means nothing to a manager)
+        text = str(message) if issubclass(category, UserWarning) else f"{category.__name__}: {message}"
         if text not in _WARNINGS:
             _WARNINGS.append(text)
 
@@ -251,12 +307,28 @@ def title_block(title: str, subtitle: str, detail: str = "") -> None:
     """The report's title (h1), a line saying what data and windows it covers, and an optional
     second line (the rows read / accepted / rejected)."""
     stamp = pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
-    second = f"<br>{html.escape(typeset(detail))}" if detail else ""
+    second = f"<br>{html.escape(typeset(t(detail)))}" if detail else ""
     generated = t("generated {stamp}", stamp=stamp)
     _html(
-        f"<h1>{html.escape(t(title))}</h1><p class='crm-meta'>{html.escape(subtitle)} · "
-        f"{html.escape(generated)}{second}</p>"
+        f"<h1>{html.escape(t(title))}</h1><p class='crm-meta'>{html.escape(t(subtitle))} · "
+        f"{html.escape(generated)}{second}</p>{_page_footer()}"
     )
+
+
+def _page_footer() -> str:
+    """The printed page footer ("page 3 of 9") in the report's language, as a page rule."""
+    from crmresearch.reports import labels
+
+    if labels.language() == "en":
+        return ""  # the stylesheet's own English footer
+    parts = t("page {page} of {pages}").replace('"', "").split("{")
+    content = [f'"{parts[0]}"'] if parts[0] else []
+    for part in parts[1:]:
+        name, rest = part.split("}", 1)
+        content.append(f"counter({name})")
+        if rest:
+            content.append(f'"{rest}"')
+    return f"<style>@page {{ @bottom-right {{ content: {' '.join(content)}; }} }}</style>"
 
 
 # ---------------------------------------------------------------------------- appendix
@@ -277,7 +349,7 @@ def methods(study) -> None:
         ("volume tier rule", study.volume_tiers.attrs.get("rule", "")),
         (
             "index system",
-            f"{study.index_input.attrs.get('config', '')}: "
+            f"{t(study.index_input.attrs.get('config', ''))}: "
             + ", ".join(label(c, study.language) for c in study.index_input.columns),
         ),
     ]
@@ -306,6 +378,8 @@ def _param_text(key: str, value: Any, used: Mapping[str, Any]) -> str:
         return t("none") if isinstance(value, (Mapping, list, tuple)) else t("default")
     if isinstance(value, bool):
         return t("yes") if value else t("no")
+    if key == "core_share" and value == 0:  # 0 means like for like, not a 0 % core
+        return t("size of the top volume tier")
     if isinstance(value, Mapping):
         return "; ".join(f"{k} → {v}" for k, v in value.items())
     if isinstance(value, (list, tuple)):
@@ -328,8 +402,9 @@ def manifest(params: Mapping[str, Any], source, **extra: Any) -> None:
     facts = {**source.facts, **extra}
     elapsed = time.perf_counter() - _T0
     record("manifest", {**facts, "notebook_seconds": round(elapsed, 2)})
+    # parameter values are what one types to rerun the report: shown as given, not translated
     rows = [
-        (k.replace("_", " "), _param_text(k, v, extra))
+        (t(k.replace("_", " ")), _param_text(k, v, extra))
         for k, v in params.items()
         # the synthetic generator's size means nothing for a real log
         if not (k == "n_customers" and not source.is_synthetic)
@@ -337,6 +412,7 @@ def manifest(params: Mapping[str, Any], source, **extra: Any) -> None:
     table(
         pd.DataFrame(rows, columns=["parameter", "value"]).set_index("parameter"),
         caption="Parameters",
+        translate=False,
     )
     facts_rows = [
         (k.replace("_", " "), "–" if v is None else (f"{v:,}" if isinstance(v, int) else str(v)))
@@ -352,6 +428,7 @@ def manifest(params: Mapping[str, Any], source, **extra: Any) -> None:
     table(
         pd.DataFrame(list(versions.items()), columns=["package", "version"]).set_index("package"),
         caption="Package versions",
+        translate=False,
     )
     if labels.language() != "en":
         record("manifest", {"language": labels.language(), "untranslated": labels.untranslated()})

@@ -581,7 +581,7 @@ def show_by_attribute(study, cl: CoreLoss) -> None:
     for column, table in tables.items():
         D.table(table, caption=f"The four cells by {column}: customers per cell and the "
                 "neglected core's holdout churn", formats={"neglected core churn": fmt_pct},
-                index_label=column)  # fmt: skip
+                index_label=column, translate=False)  # attribute values are data  # fmt: skip
     if left_out:
         D.note(f"Not broken down: {', '.join(left_out)}.", kind="info", title="Attributes.")
     if tables:

@@ -62,7 +62,7 @@ def show_tier_attributes(study) -> None:
     for column, table in tables.items():
         shares = {c: fmt_pct for c in table.columns if c.endswith(": share")}
         D.table(table, caption=f"Volume tiers by {column}: customers and share of the tier",
-                formats=shares, index_label=column)  # fmt: skip
+                formats=shares, index_label=column, translate=False)  # values: data  # fmt: skip
     if left_out:
         D.note(f"Not broken down: {', '.join(left_out)}.", kind="info", title="Attributes.")
     if tables:

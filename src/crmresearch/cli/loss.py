@@ -22,7 +22,6 @@ from crmresearch.cli._args import (
     one_line_errors,
     writing,
 )
-from crmresearch.loss import GROUPS
 from crmresearch.study import Study, StudyParams
 
 HELP = "potential core-customer loss: valuable customers the volume tiers neglect, and their churn"
@@ -186,22 +185,10 @@ def customer_lists(result, study: Study, args: argparse.Namespace):
 
 def by_attribute(result, study: Study) -> dict:
     """The four cells per value of each static customer attribute (``--customers FILE``):
-    customers per cell and the neglected core's holdout churn."""
-    import pandas as pd
+    customers per cell and the neglected core's holdout churn (``loss.cells_by_attribute``)."""
+    from crmresearch.loss import cells_by_attribute
 
-    cells = result.customers  # raw ids, in memory only
-    out = {}
-    for column in study.static_attributes.columns:
-        values = study.static_attributes[column].reindex(cells.index)
-        values = values.astype("string").fillna("(no attribute row)").rename(column)
-        table = pd.crosstab(values, cells["group"]).reindex(columns=list(GROUPS), fill_value=0)
-        table.insert(0, "customers", table.sum(axis=1))
-        neglected = cells["group"] == "neglected_core"
-        churn = cells.loc[neglected, "churned"].astype(float).groupby(values[neglected]).mean()
-        table["neglected_churn_rate"] = churn.reindex(table.index)
-        table.columns.name = None
-        out[column] = table
-    return out
+    return cells_by_attribute(result, study.static_attributes)
 
 
 def run(args: argparse.Namespace) -> int:

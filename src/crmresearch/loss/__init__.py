@@ -12,10 +12,12 @@ comparison is like for like: four cells - ``served_core`` (both schemes agree it
 - :func:`core_share_sensitivity` - the finding for core shares 0.05 ... 0.30 and equal size.
 - :func:`customer_lists` - complete manager lists with one primary list and a treatment each.
 - :func:`problem_customers` - credit-risk / problem list with the reasons per customer.
+- :func:`cells_by_attribute` - the four cells per value of each customer attribute.
 Ids in lists are keyed-HMAC pseudonyms from :mod:`crmresearch._privacy`.
 """
 
 from crmresearch.loss.adjust import SpendAdjustment, spend_adjustment, spend_overlap
+from crmresearch.loss.attributes import NO_ATTRIBUTE_ROW, cells_by_attribute
 from crmresearch.loss.core import (
     COMPARISONS,
     GROUPS,
@@ -63,4 +65,6 @@ __all__ = [
     "ProblemRule",
     "DEFAULT_PROBLEM_RULES",
     "LAPSING_RULE",
+    "cells_by_attribute",
+    "NO_ATTRIBUTE_ROW",
 ]

@@ -325,7 +325,7 @@ def validate_params(
 
     Returns the full parameter set (defaults overridden by ``params``) with a relative ``data``
     path made absolute (relative to ``base_dir``, default the current directory); so is a
-    ``campaign`` file (the kernel runs in the output folder).
+    ``campaign`` file and ``customers`` file (the kernel runs in the output folder).
 
     Raises
     ------
@@ -372,6 +372,17 @@ def validate_params(
                 f"{', '.join(BUILTIN_CAMPAIGNS)}"
             )
         merged["campaign"] = str(campaign_path.resolve())
+    customers = merged.get("customers")  # customer attribute file ("" = none), resolved like data
+    if isinstance(customers, str) and customers:
+        customers_path = Path(customers).expanduser()
+        if not customers_path.is_absolute():
+            customers_path = Path(base_dir or os.getcwd()) / customers_path
+        if not customers_path.is_file():
+            raise DataError(
+                f"report {label}: customers file {customers} not found (looked at "
+                f"{customers_path}); give an existing CSV/Parquet/XLSX path or \"\" for none"
+            )
+        merged["customers"] = str(customers_path.resolve())
     check_settings(merged, label)
     return merged
 

@@ -24,6 +24,8 @@ from crmresearch.reports.labels import money as fmt_money  # the report's curren
 from crmresearch.reports.sections.core_loss_tables import (
     _problems_applicable,
     _recency_caveat,
+    attribute_metrics,
+    attribute_tables,
     effect_table,
     group_table,
     lists_text,
@@ -35,6 +37,7 @@ from crmresearch.reports.sections.core_loss_tables import (
     sensitivity_table,
     validity_table,
 )
+from crmresearch.reports.sections.customer_attributes import attribute_columns
 
 __all__ = [
     "CoreLoss",
@@ -59,6 +62,8 @@ __all__ = [
     "show_neglected",
     "show_rising_and_problems",
     "show_validity",
+    "attribute_tables",
+    "show_by_attribute",
 ]
 
 GROUP_FORMATS = {
@@ -566,3 +571,18 @@ def show_validity(cl: CoreLoss) -> None:
     if b.notes:
         D.note("; ".join(b.notes) + ".", kind="info", title="Notes on the baselines.")
     D.show_figure(cl.validity.plot_gain())
+
+
+def show_by_attribute(study, cl: CoreLoss) -> None:
+    """The four cells by each static customer attribute (``customers`` parameter); nothing
+    without an attribute file. Counts also go to metrics.json under ``by_attribute``."""
+    columns, left_out = attribute_columns(study.static_attributes)
+    tables = attribute_tables(cl.result, study.static_attributes[columns])
+    for column, table in tables.items():
+        D.table(table, caption=f"The four cells by {column}: customers per cell and the "
+                "neglected core's holdout churn", formats={"neglected core churn": fmt_pct},
+                index_label=column, translate=False)  # attribute values are data  # fmt: skip
+    if left_out:
+        D.note(f"Not broken down: {', '.join(left_out)}.", kind="info", title="Attributes.")
+    if tables:
+        D.record("metrics", {"by_attribute": attribute_metrics(tables)})

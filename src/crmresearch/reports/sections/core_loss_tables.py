@@ -20,6 +20,8 @@ __all__ = [
     "validity_table",
     "out_of_time_table",
     "lists_text",
+    "attribute_tables",
+    "attribute_metrics",
 ]
 
 GROUP_NAMES = {
@@ -260,3 +262,29 @@ def lists_text(cl) -> str:
                "with another run's lists. To keep them, run with id_key set to a key file the "
                "firm keeps (created with mode 0600 when missing).")  # fmt: skip
     return f"{where} {ids} No list carries an index column; revenue is shown in bands."
+
+
+# ---------------------------------------------------------------------------- customer attributes
+
+def attribute_tables(result, static: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The four cells per value of each attribute (``loss.cells_by_attribute``), with the
+    report's column names: customers, one column per cell, the neglected core's churn."""
+    from crmresearch.loss import cells_by_attribute
+
+    names = {**GROUP_NAMES, "neglected_churn_rate": "neglected core churn"}
+    tables = cells_by_attribute(result, static)
+    return {column: t.rename(columns=names) for column, t in tables.items()}
+
+
+def attribute_metrics(tables: dict[str, pd.DataFrame]) -> dict:
+    """metrics.json's ``by_attribute``: attribute -> value -> {customers, served_core, ...,
+    neglected_churn_rate} (the machine names of :func:`loss.cells_by_attribute`)."""
+    keys = {v: k for k, v in {**GROUP_NAMES, "neglected_churn_rate": "neglected core churn",
+                              "customers": "customers"}.items()}  # fmt: skip
+    out = {}
+    for column, t in tables.items():
+        out[column] = {str(value): {keys[k]: (None if pd.isna(x) else float(x))
+                                    if k == "neglected core churn" else int(x)
+                                    for k, x in row.items()}
+                       for value, row in t.iterrows()}  # fmt: skip
+    return out

@@ -1,0 +1,141 @@
+"""Customer attributes in the reports (issue 12 item 8): the core-customer-loss report's four
+cells and the segment-value report's volume tiers broken down by each static attribute.
+
+The reference is a plain pandas crosstab of the attribute file (read with pandas, not the
+package's reader) against the study's cells / tiers; without ``customers`` the tables are absent.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from crmresearch import loss, reports
+from crmresearch.cli import main
+from crmresearch.datasets import make_crm_data
+from crmresearch.study import Study
+
+pytestmark = pytest.mark.slow
+
+N, SEED = 800, 3
+PARAMS = {"data": "synthetic", "n_customers": N, "seed": SEED}
+EXTRA = {"core_customer_loss": {"n_boot": 50}, "segment_value": {"n_boot": 20}}
+CAPTIONS = {"core_customer_loss": "The four cells by region", "segment_value": "Volume tiers by region"}
+KEYS = {"core_customer_loss": "by_attribute", "segment_value": "tiers_by_attribute"}
+
+
+@pytest.fixture(scope="module")
+def customers_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("attrs") / "customers.csv"
+    make_crm_data(n_customers=N, seed=SEED).customers.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, customers_file):
+    out = tmp_path_factory.mktemp("reports")
+    return {
+        (name, given): reports.run(
+            name, {**PARAMS, **EXTRA[name], **({"customers": str(customers_file)} if given else {})},
+            out / ("with" if given else "without"), formats="html", progress=False,
+        )  # fmt: skip
+        for name in EXTRA
+        for given in (True, False)
+    }
+
+
+@pytest.fixture(scope="module")
+def reference(customers_file):
+    """The study's cells and tiers, and the attribute file read with plain pandas."""
+    study = Study.from_params("synthetic", n_customers=N, seed=SEED)
+    result = loss.potential_core_loss(
+        study.composite, study.volume_tiers, study.outcomes, top_volume_tiers=(study.top_tier,),
+        revenue_before=study.features["monetary"],
+    )
+    attributes = pd.read_csv(customers_file, dtype=str).set_index("customer_id")
+    return study, result.customers, attributes
+
+
+@pytest.mark.parametrize("column", ["region", "industry"])
+def test_loss_cells_by_attribute_equal_a_plain_crosstab(runs, reference, column):
+    _study, cells, attributes = reference
+    got = runs["core_customer_loss", True].metrics["by_attribute"][column]
+    values = attributes[column].reindex(cells.index)
+    assert values.notna().all()  # every analysed customer has a row in the file
+    expected = pd.crosstab(values, cells["group"])
+    assert set(got) == set(expected.index)
+    for value, row in expected.iterrows():
+        for group in loss.GROUPS:
+            assert got[value][group] == int(row.get(group, 0)), (value, group)
+        assert got[value]["customers"] == int(row.sum())
+        neglected = cells[(cells["group"] == "neglected_core") & (values == value)]
+        if len(neglected):
+            assert got[value]["neglected_churn_rate"] == pytest.approx(neglected["churned"].mean())
+        else:
+            assert got[value]["neglected_churn_rate"] is None
+    assert sum(r["customers"] for r in got.values()) == len(cells)
+
+
+@pytest.mark.parametrize("column", ["region", "industry"])
+def test_tiers_by_attribute_equal_a_plain_crosstab(runs, reference, column):
+    study, _cells, attributes = reference
+    got = runs["segment_value", True].metrics["tiers_by_attribute"][column]
+    tiers = study.volume_tiers
+    expected = pd.crosstab(attributes[column].reindex(tiers.index), tiers)
+    assert set(got) == set(expected.index)
+    for value, row in expected.iterrows():
+        for tier, n in row.items():
+            assert got[value][str(tier)] == int(n), (value, tier)
+        assert got[value]["all"] == int(row.sum())
+    html = (runs["segment_value", True].out_dir / "segment_value.html").read_text()
+    share = expected.iloc[0, 0] / expected.iloc[:, 0].sum()  # first value's share of tier A
+    assert f"{100 * share:.1f}" in html
+
+
+@pytest.mark.parametrize("name", list(EXTRA))
+def test_breakdown_shown_only_with_customers(runs, name):
+    for given in (True, False):
+        run = runs[name, given]
+        html = (run.out_dir / f"{name}.html").read_text()
+        assert (CAPTIONS[name] in html) is given
+        assert (KEYS[name] in run.metrics) is given
+    with_dates = (runs[name, True].out_dir / f"{name}.html").read_text()
+    assert "signup_date (a date)" in with_dates  # a date field is named, not tabulated
+
+
+@pytest.mark.parametrize("name", list(EXTRA))
+def test_chinese_breakdown_is_translated_and_keeps_the_data_values(tmp_path, customers_file, name):
+    run = reports.run(name, {**PARAMS, **EXTRA[name], "customers": str(customers_file),
+                             "language": "zh"}, tmp_path, formats="html", progress=False)  # fmt: skip
+    manifest = json.loads((run.out_dir / "manifest.json").read_text())
+    assert manifest["untranslated"] == []
+    html = (run.out_dir / f"{name}.html").read_text()
+    assert "按区域划分" in html and "术语表" in html
+    assert ">North<" in html  # attribute values are data: shown as in the file
+
+
+def test_relative_customers_path_resolved_and_missing_file_exit_2(tmp_path, monkeypatch, capsys,
+                                                                  customers_file):  # fmt: skip
+    monkeypatch.chdir(customers_file.parent)
+    notebook = reports.notebook_path("segment_value")
+    merged = reports.validate_params(notebook, {"customers": customers_file.name})
+    assert merged["customers"] == str(customers_file.resolve())
+    assert reports.validate_params(notebook, {})["customers"] == ""
+    code = main(["report", "core_customer_loss", "-p", "data=synthetic", "-p",
+                 "customers=no_such_file.csv", "--out", str(tmp_path / "o")])  # fmt: skip
+    assert code == 2
+    assert "customers file no_such_file.csv not found" in capsys.readouterr().err
+    assert not (tmp_path / "o" / "core_customer_loss").exists()
+
+
+def test_static_attributes_of_a_synthetic_study_from_its_own_table():
+    """``data="synthetic"`` can use its generated customer table directly (Python API)."""
+    syn = make_crm_data(n_customers=N, seed=SEED)
+    study = Study.from_params("synthetic", n_customers=N, seed=SEED, customers=syn.customers)
+    static = study.static_attributes
+    assert {"region", "industry"} <= set(static.columns)
+    expected = syn.customers.set_index("customer_id")["region"].reindex(study.features.index)
+    pd.testing.assert_series_equal(static["region"].astype(str), expected.astype(str),
+                                   check_names=False)  # fmt: skip

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from crmresearch.data.mapping import unique_column_names
 from crmresearch.errors import DataError
 
 
@@ -103,7 +104,7 @@ def read_excel(path: Path, name: str, sheet, kind: str):
         handle.close()
     while data and all(t == "" for t in data[-1]) and (len(data) - 1) not in problems:
         data.pop()
-    header = _fill_names(header)
+    header = unique_column_names(header)
     frame = pd.DataFrame(data, columns=header, dtype="str")
     if len(frame) == 0:
         raise DataError(
@@ -111,19 +112,6 @@ def read_excel(path: Path, name: str, sheet, kind: str):
             f"pass the sheet with the {kind} rows."
         )
     return frame, title, header_row + 1, problems
-
-
-def _fill_names(names: list[str]) -> list[str]:
-    out, seen = [], {}
-    for i, n in enumerate(names):
-        n = n or f"Unnamed: {i}"
-        if n in seen:
-            seen[n] += 1
-            n = f"{n}.{seen[n]}"
-        else:
-            seen[n] = 0
-        out.append(n)
-    return out
 
 
 def _pick_sheet(book, sheet, name: str):

@@ -113,3 +113,18 @@ def _quote_list(items) -> str:
     items = list(items)
     shown = ", ".join(repr(_short(i)) for i in items[:20])
     return shown + (f", … ({len(items)} in all)" if len(items) > 20 else "")
+
+
+def unique_column_names(names: list[str]) -> list[str]:
+    """Header names made unique the way pandas does it: an empty name becomes ``Unnamed: i``,
+    a repeated one ``name.1``, ``name.2`` … (so no column is silently overwritten)."""
+    out, seen = [], {}
+    for i, n in enumerate(names):
+        n = n or f"Unnamed: {i}"
+        if n in seen:
+            seen[n] += 1
+            n = f"{n}.{seen[n]}"
+        else:
+            seen[n] = 0
+        out.append(n)
+    return out

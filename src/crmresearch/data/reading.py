@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 
 from crmresearch.data.encoding import bom_encoding, detect_encoding, first_undecodable
-from crmresearch.data.mapping import _quote_list, _short
+from crmresearch.data.mapping import _quote_list, _short, unique_column_names
 from crmresearch.data.scan import MAX_LINE_BYTES, scan_text
 from crmresearch.errors import DataError
 
@@ -255,7 +255,7 @@ def _read_delimited(path: Path, name: str, sep: str, codec: str):
             raise _split_error(name, sep, exc2) from None
     header = [str(v).strip() if not pd.isna(v) else "" for v in table.iloc[0]]
     frame = table.iloc[1:].reset_index(drop=True)
-    frame.columns = _unique_names(header)
+    frame.columns = unique_column_names(header)
     if problems:
         _refuse_if_every_row_is_longer(frame, problems, trailing, len(header), name, sep)
     return frame, problems
@@ -321,19 +321,6 @@ def _refuse_if_every_row_is_longer(frame, problems, trailing, width, name, sep):
             "add the missing name(s) to the header line, or export the file again without the index"
         )
     raise DataError(f"{name}: {cause}. Nothing was read, so that no column shifts. Fix: {fix}.")
-
-
-def _unique_names(names: list[str]) -> list[str]:
-    out, seen = [], {}
-    for i, n in enumerate(names):
-        n = n or f"Unnamed: {i}"
-        if n in seen:
-            seen[n] += 1
-            n = f"{n}.{seen[n]}"
-        else:
-            seen[n] = 0
-        out.append(n)
-    return out
 
 
 def _check_shape(raw: pd.DataFrame, name: str, sep: str, kind: str) -> None:

@@ -155,3 +155,20 @@ def test_failing_cell_is_named_by_its_section(tmp_path):
         reports.run("tiny", {"fail": True}, tmp_path / "out", notebook=nb, formats=(),
                     progress=False)  # fmt: skip
     assert "failed in cell 10 ('if fail:') of section 'Section B: figure'" in str(info.value)
+
+
+def test_public_parameters_name_no_path_and_no_key_file():
+    """Issue 13 item 8 / issue 10 item 7: manager-facing parameters never show a machine path,
+    and the id key file is not named (its fingerprint is what the report states)."""
+    from crmresearch.reports.runner import public_parameters
+
+    shown = public_parameters({
+        "data": "/home/analyst/exports/销售明细.xlsx", "campaign": "/srv/crm/campaign.csv",
+        "customers": "/srv/crm/客户.csv", "lists_dir": "/srv/crm/lists", "id_key": "/srv/keys/firm.key",
+        "index_config": "/srv/crm/my_index.yaml", "title": "Q3", "core_share": 0.0,
+    })  # fmt: skip
+    assert not any("/" in str(v) for v in shown.values()), shown
+    assert shown["data"] == "销售明细.xlsx" and shown["customers"] == "客户.csv"
+    assert "firm.key" not in str(shown["id_key"]) and shown["title"] == "Q3"
+    builtin = public_parameters({"data": "cdnow", "campaign": "hillstrom", "index_config": "ecommerce"})
+    assert builtin == {"data": "cdnow", "campaign": "hillstrom", "index_config": "ecommerce"}

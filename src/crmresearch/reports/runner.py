@@ -367,15 +367,21 @@ def _check_engine(formats: tuple[str, ...], pdf_engine: str) -> None:
         )
 
 
+#: Parameters that name a file or folder of the machine: shown by their name only.
+PATH_PARAMETERS = ("data", "campaign", "customers", "lists_dir", "index_config")
+
+
 def public_parameters(params: dict[str, Any]) -> dict[str, Any]:
-    """Parameters as written for managers: a data file by its name, never its path."""
+    """Parameters as written for managers: files and folders by their name, never their path;
+    the id key file not at all (the report states the key's fingerprint)."""
     out = dict(params)
-    data = out.get("data")
-    if isinstance(data, str) and data not in BUILTIN_SOURCES:
-        out["data"] = Path(data).name
-    campaign = out.get("campaign")
-    if isinstance(campaign, str) and campaign not in BUILTIN_CAMPAIGNS:
-        out["campaign"] = Path(campaign).name
+    builtin = {"data": BUILTIN_SOURCES, "campaign": BUILTIN_CAMPAIGNS}
+    for key in PATH_PARAMETERS:
+        value = out.get(key)
+        if isinstance(value, str) and value and value not in builtin.get(key, ()):
+            out[key] = Path(value).name
+    if out.get("id_key"):
+        out["id_key"] = "(key file given; see its fingerprint)"
     return out
 
 

@@ -163,7 +163,7 @@ def test_public_parameters_name_no_path_and_no_key_file():
     from crmresearch.reports.runner import public_parameters
 
     shown = public_parameters({
-        "data": "/home/analyst/exports/销售明细.xlsx", "campaign": "/srv/crm/campaign.csv",
+        "data": "/srv/analyst/exports/销售明细.xlsx", "campaign": "/srv/crm/campaign.csv",
         "customers": "/srv/crm/客户.csv", "lists_dir": "/srv/crm/lists", "id_key": "/srv/keys/firm.key",
         "index_config": "/srv/crm/my_index.yaml", "title": "Q3", "core_share": 0.0,
     })  # fmt: skip

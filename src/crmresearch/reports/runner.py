@@ -367,22 +367,17 @@ def _check_engine(formats: tuple[str, ...], pdf_engine: str) -> None:
         )
 
 
-#: Parameters that name a file or folder of the machine: shown by their name only.
-PATH_PARAMETERS = ("data", "campaign", "customers", "lists_dir", "index_config")
+PATH_PARAMETERS = ("data", "campaign", "customers", "lists_dir", "index_config")  # name only
 
 
 def public_parameters(params: dict[str, Any]) -> dict[str, Any]:
     """Parameters as written for managers: files and folders by their name, never their path;
     the id key file not at all (the report states the key's fingerprint)."""
-    out = dict(params)
-    builtin = {"data": BUILTIN_SOURCES, "campaign": BUILTIN_CAMPAIGNS}
-    for key in PATH_PARAMETERS:
-        value = out.get(key)
+    out, builtin = dict(params), {"data": BUILTIN_SOURCES, "campaign": BUILTIN_CAMPAIGNS}
+    for key, value in [(k, out.get(k)) for k in PATH_PARAMETERS]:
         if isinstance(value, str) and value and value not in builtin.get(key, ()):
             out[key] = Path(value).name
-    if out.get("id_key"):
-        out["id_key"] = "(key file given; see its fingerprint)"
-    return out
+    return {**out, "id_key": "(key file given; see its fingerprint)"} if out.get("id_key") else out
 
 
 def run(

@@ -384,9 +384,12 @@ class Study:
             return_values=True,
             shares=tuple((self.volume_tiers.value_counts(sort=False) / len(X)).to_numpy()),
         )
-        return compare.validate_rising_stars(
+        result = compare.validate_rising_stars(
             values, tiers_by_period, self.outcomes, rise=rise, periods=periods
         )
+        # the per-period index and tiers, for callers that describe whom the rule selects
+        result.period_values, result.period_tiers = values, tiers_by_period
+        return result
 
     def windows(self) -> dict[str, dict[str, str]]:
         """The two windows as plain data (for JSON outputs and manifests)."""

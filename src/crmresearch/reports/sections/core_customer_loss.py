@@ -140,24 +140,10 @@ def odds_ratio_interpretation(ci: Sequence[float], top_tier: str) -> str:
 
 
 def rising_stars(study, *, rise: float, rise_freq: str, rise_periods: int):
-    """The index applied per period; rising stars vs peers of the same tier in the holdout."""
-    from crmresearch import compare
-
-    X = study.features
-    tiers_by_period, values = compare.reclassify(
-        study.log,
-        freq=rise_freq,
-        scheme="abc",
-        index=study.configured_index,
-        start=study.calibration_start or X.attrs.get("window", {}).get("start"),
-        end=study.calibration_end,
-        return_values=True,
-        shares=tuple((study.volume_tiers.value_counts(sort=False) / len(X)).to_numpy()),
-    )
-    rv = compare.validate_rising_stars(
-        values, tiers_by_period, study.outcomes, rise=rise, periods=rise_periods
-    )
-    rv.recency_caveat = _recency_caveat(study, values, tiers_by_period, rv.rising)
+    """The index applied per period; rising stars vs peers of the same tier in the holdout
+    (the study's own rule, :meth:`crmresearch.study.Study.rising_stars`)."""
+    rv = study.rising_stars(rise=rise, freq=rise_freq, periods=rise_periods)
+    rv.recency_caveat = _recency_caveat(study, rv.period_values, rv.period_tiers, rv.rising)
     return rv
 
 

@@ -537,3 +537,18 @@ def test_long_windows_and_many_categories_use_exact_fallbacks():
     assert f.loc["a"].tolist() == [70, 70]
     assert f.loc["b"].tolist() == [1, 1]
     assert_matches(f, reference_features(log, None, dates[-1])[f.columns])
+
+
+def test_duckdb_draws_no_progress_bar_on_stdout():
+    """DuckDB's own bar (after 2 s) would land in a notebook's or pipe's stdout; ours is on stderr."""
+    from crmresearch.features.engines.duckdb import DuckDBSource
+
+    log = pd.DataFrame(
+        {"customer_id": ["a"], "date": pd.to_datetime(["2024-01-01"]), "amount": [1.0]}
+    )
+    with DuckDBSource(log) as src:
+        settings = src.con.execute(
+            "SELECT current_setting('enable_progress_bar_print'), "
+            "current_setting('enable_progress_bar')"
+        ).fetchone()
+    assert settings == (False, True)  # no drawing; progress still measured for stderr

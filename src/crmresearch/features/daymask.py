@@ -17,13 +17,6 @@ from crmresearch.features.registry import DAYS_PER_MONTH
 
 __all__ = ["day_mask_indicators"]
 
-# Per byte value: number of set bits, and the positions of the set bits (padded with 0).
-_BYTE_POPCOUNT = np.array([bin(v).count("1") for v in range(256)], dtype=np.int32)
-_BYTE_BITS = np.array(
-    [[p for p in range(8) if v >> p & 1] + [0] * (8 - bin(v).count("1")) for v in range(256)],
-    dtype=np.int32,
-).ravel()  # flat: bit `rank` of byte value v at 8 v + rank
-
 
 def _decode_chunk(words, month_of_offset, n_dates, first, last, n_months, gap_sq_sum) -> None:
     """Set bits of each row of ``words`` (uint64, little-endian days) -> per-row statistics.
@@ -31,30 +24,45 @@ def _decode_chunk(words, month_of_offset, n_dates, first, last, n_months, gap_sq
     Writes into the given output slices: number of set bits, first and last bit position,
     number of distinct months (``month_of_offset`` per bit position) and the sum of squared
     differences of consecutive positions. Every row must have at least one bit.
+
+    The words are sparse (a customer buys on a few of the 64 days of a word), so the set bits
+    are peeled off lowest first, one round per bit rank, over the nonzero words only: round r
+    writes the r-th lowest bit of every word that still has one to its sorted place (the
+    word's first slot + r). Work is proportional to the number of set bits.
     """
-    m, n_bytes = len(words), words.shape[1] * 8
-    # byte b of a row holds day offsets 8 b .. 8 b + 7
-    flat = np.flatnonzero(words.view(np.uint8))
-    value = words.view(np.uint8).ravel()[flat].astype(np.int32)
-    count = _BYTE_POPCOUNT[value]
-    which = np.repeat(np.arange(len(value), dtype=np.int32), count)
-    starts = np.cumsum(count, dtype=np.int32) - count
-    rank = np.arange(len(which), dtype=np.int32) - np.repeat(starts, count)
-    pos = flat[which]
-    row = (pos // n_bytes).astype(np.int32)  # sorted by row, then offset
-    offset = (pos % n_bytes).astype(np.int32) * 8 + _BYTE_BITS[value[which] * 8 + rank]
-    n_dates[:] = np.bincount(row, minlength=m)
-    ends = np.cumsum(n_dates) - 1
-    first[:] = offset[ends - n_dates + 1]
-    last[:] = offset[ends]
+    n_words = words.shape[1]
+    flat = words.ravel()
+    nonzero = np.flatnonzero(flat)
+    rest = flat[nonzero]
+    per_word = np.bitwise_count(rest).astype(np.int64)
+    slot = np.cumsum(per_word) - per_word  # where the word's lowest bit goes
+    base = ((nonzero % n_words) * 64).astype(np.int32)  # day offset of the word's bit 0
+    offset = np.empty(int(per_word.sum()), dtype=np.int32)  # sorted by row, then day
+    word = np.arange(len(rest))
+    one = np.uint64(1)
+    rank = 0
+    while len(rest):
+        lowest = rest & (~rest + one)  # the lowest set bit alone (two's complement)
+        offset[slot[word] + rank] = base[word] + np.bitwise_count(lowest - one)
+        rest = rest ^ lowest
+        keep = np.flatnonzero(rest)
+        rest, word = rest[keep], word[keep]
+        rank += 1
+    n_dates[:] = np.bitwise_count(words).sum(axis=1, dtype=np.int64)
+    ends = np.cumsum(n_dates)
+    starts = ends - n_dates
+    first[:] = offset[starts]
+    last[:] = offset[ends - 1]
+    # within a row, months and gaps by prefix sums over consecutive bits (pairs that cross
+    # rows fall outside every row's range starts .. ends - 1)
     month = month_of_offset[offset]
-    same_row = row[1:] == row[:-1]
-    new_month = np.empty(len(row), dtype=bool)
-    new_month[0] = True
-    new_month[1:] = ~same_row | (month[1:] != month[:-1])
-    n_months[:] = np.bincount(row[new_month], minlength=m)
-    gap = (offset[1:] - offset[:-1])[same_row].astype(np.float64)
-    gap_sq_sum[:] = np.bincount(row[1:][same_row], weights=gap * gap, minlength=m).astype(np.int64)
+    changes = np.zeros(len(offset), dtype=np.int64)
+    np.cumsum(month[1:] != month[:-1], out=changes[1:])
+    n_months[:] = changes[ends - 1] - changes[starts] + 1
+    gap = np.diff(offset).astype(np.int64)
+    squares = np.zeros(len(offset), dtype=np.int64)
+    np.cumsum(gap * gap, out=squares[1:])
+    gap_sq_sum[:] = squares[ends - 1] - squares[starts]
 
 
 def day_mask_indicators(
@@ -64,7 +72,7 @@ def day_mask_indicators(
     e: pd.Timestamp,
     need: set[str],
     start_given: bool,
-    chunk: int = 131_072,
+    chunk: int = 16_384,
 ) -> None:
     """Day-level indicators from the bitmask columns ``masks`` into ``result`` (in place).
 
@@ -91,6 +99,8 @@ def day_mask_indicators(
 
     def decode(lo: int) -> None:
         hi = min(n, lo + chunk)
+        # slices of the Arrow columns are views; one small matrix per chunk stays in cache
+        # (a whole (customers x words) matrix first costs 0.46 s per million to fill)
         words = np.empty((hi - lo, len(masks)), dtype=np.uint64)
         for j, column in enumerate(masks):
             words[:, j] = column.slice(lo, hi - lo).to_numpy()
@@ -99,8 +109,9 @@ def day_mask_indicators(
             n_dates[lo:hi], first[lo:hi], last[lo:hi], n_months[lo:hi], gap_sq_sum[lo:hi],
         )  # fmt: skip
 
-    # numpy releases the GIL in these loops: chunks decode in parallel threads
-    with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
+    # numpy releases the GIL in these loops: chunks decode in parallel threads (one a core);
+    # per million customers on 2 cores: 16 k a chunk 0.45 s, 64 k 0.55 s, 4 k 0.55 s
+    with ThreadPoolExecutor(max_workers=max(1, min(8, os.cpu_count() or 1))) as pool:
         list(pool.map(decode, range(0, n, chunk)))
     n_gaps = np.maximum(n_dates - 1, 0)
     gap_sum = last - first  # the gaps between consecutive days add up to last - first

@@ -326,12 +326,39 @@ def test_progress_goes_to_stderr_only(monkeypatch, capfd, sample_100k):
     assert capfd.readouterr().err == "" and len(X) > 0
 
 
-def test_passes_over_customer_hash_partitions_give_the_same_frame(monkeypatch, sample_100k):
-    """Large logs run in passes over hash partitions of the customers: same values, same order."""
+def test_passes_over_customer_id_ranges_give_the_same_frame(monkeypatch, sample_100k):
+    """Large logs run in passes over ranges of customer ids: same values, same order."""
     kw = {"start": "2023-03-01", "end": "2024-10-31"}
     one = customer_features(sample_100k, **kw)
     monkeypatch.setenv("CRMRESEARCH_DUCKDB_PASSES", "3")
     assert_parity(one, customer_features(sample_100k, **kw), PROFIT_DOUBLES)
+
+
+def test_customer_ranges_cover_every_id_once_with_quotes_and_chinese_ids(monkeypatch):
+    """Range bounds are data values in SQL literals: quotes escaped, byte order kept."""
+    from crmresearch.features.engines.duckdb import DuckDBSource
+    from crmresearch.features.engines.passes import customer_ranges
+
+    ids = ["O'Brien", "张三", "李四", "a", "B", "b'", "''", "Zoë", "10", "9"] * 3
+    log = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "date": pd.date_range("2024-01-01", periods=len(ids), freq="D"),
+            "amount": [float(k) for k in range(len(ids))],
+        }
+    )
+    with DuckDBSource(log) as src:
+        ranges = customer_ranges(src, 4)
+    assert len(ranges) >= 2 and ranges[0][0] is None and ranges[-1][1] is None
+    distinct = sorted(set(ids), key=lambda x: x.encode())  # DuckDB orders VARCHAR by bytes
+    owners = [[r for r in ranges if (r[0] is None or i.encode() >= r[0].encode())
+               and (r[1] is None or i.encode() < r[1].encode())] for i in distinct]  # fmt: skip
+    assert all(len(o) == 1 for o in owners)
+    one = customer_features(log, end="2024-12-31")
+    monkeypatch.setenv("CRMRESEARCH_DUCKDB_PASSES", "4")
+    many = customer_features(log, end="2024-12-31")
+    assert list(many.index) == distinct == list(one.index)
+    pd.testing.assert_frame_equal(one, many)
 
 
 def test_feature_table_equals_customer_features_with_start_and_writes_a_table(cdnow):

@@ -140,8 +140,8 @@ def customer_features(
     bit sets. Spark runs that two-stage query. DuckDB computes the same blocks in one group-by
     over the rows up to ``end`` and, for windows up to 1024 days, gathers each customer's
     purchase days as bitmasks (one 128-bit ``bit_or`` per 128 days) decoded in numpy; longer
-    windows run the two-stage query. Logs over 20 M rows run in passes over hash partitions
-    of the customers so that the aggregation state fits in memory. The results are
+    windows run the two-stage query. Logs over 20 M rows run in passes over ranges of customer
+    ids so that the aggregation state fits in memory. The results are
     bit-identical across paths for integers and cent money (``tests/test_features_spark.py``).
     Long aggregations report progress on stderr (:mod:`crmresearch.features.progress`).
 

@@ -15,13 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from crmresearch.errors import DataError
 from crmresearch.features.daymask import day_mask_indicators
+from crmresearch.features.engines.passes import PassColumns, customer_passes, customer_ranges
 from crmresearch.features.registry import INDICATORS, REQUIRED_COLUMNS
 from crmresearch.features.spec import (
     DUCKDB,
@@ -77,6 +76,10 @@ class DuckDBSource:
         self.con.execute("SET preserve_insertion_order = false")
         # DuckDB draws its own progress bar on stdout after 2 s; ours goes to stderr
         # (crmresearch.features.progress reads query_progress(), which needs the bar enabled).
+        # hand freed memory back to the system after each task and bulk free: between the
+        # passes of a large log DuckDB's allocator otherwise keeps ~0.25 GB a pass
+        self.con.execute("SET allocator_flush_threshold = '16MB'")
+        self.con.execute("SET allocator_bulk_deallocation_flush_threshold = '16MB'")
         self.con.execute("SET enable_progress_bar = true")
         self.con.execute("SET enable_progress_bar_print = false")
         self.label = "DataFrame"
@@ -139,6 +142,7 @@ class DuckDBSource:
     # -- the interface shared with SparkSource ------------------------------------------------
     view = "src"
     dialect = DUCKDB
+    stage: str | None = None  # e.g. "pass 2 of 8 over the customers", shown with progress
     key_count_from_metadata = True  # count(customer_id) of a Parquet file reads no ids
 
     def progress(self) -> str | None:
@@ -147,7 +151,10 @@ class DuckDBSource:
             pct = self.con.query_progress()
         except Exception:  # noqa: BLE001 - progress is best effort, never fatal
             return None
-        return f"{pct:.0f} % of the scan" if pct is not None and pct >= 0 else None
+        scan = f"{pct:.0f} % of the scan" if pct is not None and pct >= 0 else None
+        if self.stage:
+            return f"{self.stage}, {scan}" if scan else self.stage
+        return scan
 
     def fetch_one(self, sql: str) -> dict:
         cursor = self.con.execute(sql)
@@ -202,6 +209,11 @@ class DuckDBSource:
 
 def _sql_date(ts: pd.Timestamp) -> str:
     return f"DATE '{ts:%Y-%m-%d}'"
+
+
+def _sql_string(text: str) -> str:
+    """A VARCHAR literal of ``text`` (a value from the data: quotes doubled)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 # Up to this many values a CASE over the string is cheaper than the ENUM cast (DuckDB
@@ -290,7 +302,7 @@ class _Query:
     out: dict[str, str] = field(default_factory=dict)
     bit_shift: dict[str, int] = field(default_factory=dict)
     shared_bits: bool = False
-    part: tuple[int, int] | None = None
+    part: tuple[str | None, str | None] | None = None
 
     @property
     def E(self) -> str:  # noqa: N802 - the SQL literal of the end date
@@ -418,9 +430,13 @@ def _outputs(q: _Query) -> None:
 def _assemble(q: _Query) -> str:
     """The query text from the filled pieces."""
     part = ""
-    if q.part is not None:  # one pass over a hash partition of the customers
-        k, n_parts = q.part
-        part = f" AND hash(CAST(customer_id AS VARCHAR)) % {int(n_parts)} = {int(k)}"
+    if q.part is not None:  # one pass over a range of customer ids: [low, high)
+        ident = "CAST(customer_id AS VARCHAR)"
+        low, high = q.part
+        if low is not None:
+            part += f" AND {ident} >= {_sql_string(low)}"
+        if high is not None:
+            part += f" AND {ident} < {_sql_string(high)}"
     # customers with rows only before `start` have none in the window
     having = f"\n    HAVING count(*){q.w()} > 0" if q.start_given else ""
     select = [f"{expr} AS {name}" for name, expr in q.out.items()]
@@ -451,7 +467,7 @@ def features_sql(
     exact: dict[str, bool] | None = None,
     bitmask_types: dict[str, tuple[str, int, tuple[str, ...] | None]] | None = None,
     day_segments: int = 0,
-    part: tuple[int, int] | None = None,
+    part: tuple[str | None, str | None] | None = None,
 ) -> str:
     """Build the one-pass aggregation query for ``names`` (the DuckDB fast path).
 
@@ -495,9 +511,10 @@ def features_frame(
     if day_segments == 0 and set(chosen) & _MASK_INDICATORS - {"recency_days"}:
         return None
     bitmask_types = _distinct_bitmask_types(src, chosen, end)
-    n_parts = customer_passes(src)
-    parts, ids = [], []
-    for k in range(n_parts):
+    ranges = customer_ranges(src, customer_passes(src))
+    out = PassColumns(len(ranges))
+    for k, part in enumerate(ranges):
+        src.stage = f"pass {k + 1} of {len(ranges)} over the customers" if len(ranges) > 1 else None
         sql = features_sql(
             chosen,
             set(src.columns),
@@ -507,7 +524,7 @@ def features_frame(
             exact,
             bitmask_types,
             day_segments,
-            part=(k, n_parts) if n_parts > 1 else None,
+            part=part if len(ranges) > 1 else None,
         )
         # Arrow, then pandas without the bitmask columns: fewer copies than .df() of them all
         src.con.complete()  # the earlier execute() results, so that sql() may run
@@ -518,48 +535,20 @@ def features_frame(
             mask_names = [f"_dm{j}_{half}" for j in range(day_segments) for half in ("lo", "hi")]
             masks = [table.column(name) for name in mask_names]
             table = table.drop_columns(mask_names)
-        ids.append(table.column("customer_id"))
-        result = table.to_pandas()
+        ids = table.column("customer_id")
+        # one numpy array a column (views of the Arrow buffers where there are no nulls)
+        result = {
+            name: table.column(name).to_numpy(zero_copy_only=False)
+            for name in table.column_names
+            if name != "customer_id"
+        }
         del table
         if day_segments:
             day_mask_indicators(result, masks, window_start, end, set(chosen), start_given)
-        parts.append(result)
-    if n_parts == 1:
-        return parts[0]
-    # byte-wise order of the ids, as DuckDB's ORDER BY of one pass; assembled column by
-    # column, freeing the parts as it goes, so that at most one extra column is in memory
-    all_ids = pa.chunked_array([c for col in ids for c in col.chunks])
-    order = pc.sort_indices(all_ids)
-    columns = {"customer_id": pc.take(all_ids, order).to_pandas()}
-    del all_ids, ids
-    positions = order.to_numpy()
-    for name in [c for c in parts[0].columns if c != "customer_id"]:
-        values = np.concatenate([part.pop(name).to_numpy() for part in parts])
-        columns[name] = values[positions]
-        del values
-    del parts
-    return pd.DataFrame(columns)
-
-
-# Customers per pass: about this many keep DuckDB's hash table (~0.5 kB of aggregate state
-# per customer) in memory, so that 100 M rows / 10 M customers need no spilling.
-CUSTOMERS_PER_PASS = 2_500_000
-_PASS_CHECK_MIN_ROWS = 20_000_000
-
-
-def customer_passes(src: DuckDBSource) -> int:
-    """Number of passes over hash partitions of the customers (1 for logs up to 20 M rows).
-
-    ``CRMRESEARCH_DUCKDB_PASSES`` overrides. Otherwise the customers are counted approximately
-    (HyperLogLog) and split so that each pass holds about :data:`CUSTOMERS_PER_PASS`.
-    """
-    configured = os.environ.get("CRMRESEARCH_DUCKDB_PASSES")
-    if configured:
-        return max(1, int(configured))
-    n_rows = src.con.execute("SELECT count(*) FROM src").fetchone()[0]
-    if n_rows < _PASS_CHECK_MIN_ROWS:
-        return 1
-    n_customers = src.con.execute("SELECT approx_count_distinct(customer_id) FROM src").fetchone()[
-        0
-    ]
-    return max(1, -(-int(n_customers) // CUSTOMERS_PER_PASS))
+        del masks
+        out.append(ids, result)
+        del ids, result
+        # Arrow's allocator keeps freed buffers (bitmasks, copied chunks) for reuse; handing
+        # them back keeps the resident memory at what the result holds
+        pa.default_memory_pool().release_unused()
+    return out.frame()

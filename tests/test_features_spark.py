@@ -361,6 +361,31 @@ def test_customer_ranges_cover_every_id_once_with_quotes_and_chinese_ids(monkeyp
     pd.testing.assert_frame_equal(one, many)
 
 
+def test_a_range_of_ids_without_rows_in_the_window_is_skipped(monkeypatch):
+    from crmresearch.features.engines.duckdb import DuckDBSource
+    from crmresearch.features.engines.passes import customer_ranges
+
+    # ids f..j buy only after `end`: the upper of three ranges ([g, ...)) has no row to aggregate
+    ids = list("abcdefghij")
+    log = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "date": pd.to_datetime(["2024-01-05" if i < "f" else "2025-03-01" for i in ids]),
+            "amount": [10.0] * len(ids),
+        }
+    )
+    one = customer_features(log, end="2024-12-31")
+    with DuckDBSource(log) as src:
+        assert customer_ranges(src, 3)[-1] == ("g", None)
+    monkeypatch.setenv("CRMRESEARCH_DUCKDB_PASSES", "3")
+    two = customer_features(log, end="2024-12-31")
+    assert list(two.index) == list("abcde")
+    pd.testing.assert_frame_equal(one, two)
+    assert two.attrs["rows"] == one.attrs["rows"] == {
+        "read": 10, "in_window": 5, "before_start": 0, "after_end": 5
+    }  # fmt: skip
+
+
 def test_feature_table_equals_customer_features_with_start_and_writes_a_table(cdnow):
     kw = {"start": "1997-03-15", "end": "1997-09-30"}
     expected = customer_features(cdnow, **kw)

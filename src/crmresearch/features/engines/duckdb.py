@@ -20,7 +20,13 @@ import pyarrow as pa
 
 from crmresearch.errors import DataError
 from crmresearch.features.daymask import day_mask_indicators
-from crmresearch.features.engines.passes import PassColumns, customer_passes, customer_ranges
+from crmresearch.features.engines.passes import (
+    PassColumns,
+    customer_passes,
+    customer_ranges,
+    drop_partitions,
+    partition_rows,
+)
 from crmresearch.features.registry import INDICATORS, REQUIRED_COLUMNS
 from crmresearch.features.spec import (
     DUCKDB,
@@ -55,6 +61,7 @@ class DuckDBSource:
 
     def __init__(self, log: Any):
         self._tmpdir = tempfile.mkdtemp(prefix="crmresearch-duckdb-")
+        self.scratch = Path(self._tmpdir)  # DuckDB's spill folder; also the passes' row files
         self.con = None
         try:  # the temporary folder goes whatever fails while opening (issue 13)
             self._open(log)
@@ -258,7 +265,7 @@ def _value_bit(column: str, type_name: str, values: tuple[str, ...] | None, shif
         code = f"enum_code(CAST({column} AS VARCHAR)::{type_name})"
         return f"coalesce(1::UBIGINT << ({code} + {shift}), 0)"
     whens = " ".join(
-        f"WHEN '{v.replace(chr(39), chr(39) * 2)}' THEN {1 << (k + shift)}::UBIGINT"
+        f"WHEN {_sql_string(v)} THEN {1 << (k + shift)}::UBIGINT"
         for k, v in enumerate(values)
     )
     return f"CASE CAST({column} AS VARCHAR) {whens} ELSE 0::UBIGINT END"
@@ -302,7 +309,7 @@ class _Query:
     out: dict[str, str] = field(default_factory=dict)
     bit_shift: dict[str, int] = field(default_factory=dict)
     shared_bits: bool = False
-    part: tuple[str | None, str | None] | None = None
+    rows_from: str | None = None  # a FROM source of rows already projected (a pass)
 
     @property
     def E(self) -> str:  # noqa: N802 - the SQL literal of the end date
@@ -427,16 +434,13 @@ def _outputs(q: _Query) -> None:
         q.out["_monthly_volume_numerator"] = value("qty", exact_q) if "qty" in q.aggs else "n_rows"
 
 
+def _rows_sql(q: _Query) -> str:
+    """The projected rows of the log up to ``end`` (what the customer group-by reads)."""
+    return f"SELECT {', '.join(q.cols)} FROM src WHERE CAST(date AS DATE) <= {q.E}"
+
+
 def _assemble(q: _Query) -> str:
     """The query text from the filled pieces."""
-    part = ""
-    if q.part is not None:  # one pass over a range of customer ids: [low, high)
-        ident = "CAST(customer_id AS VARCHAR)"
-        low, high = q.part
-        if low is not None:
-            part += f" AND {ident} >= {_sql_string(low)}"
-        if high is not None:
-            part += f" AND {ident} < {_sql_string(high)}"
     # customers with rows only before `start` have none in the window
     having = f"\n    HAVING count(*){q.w()} > 0" if q.start_given else ""
     select = [f"{expr} AS {name}" for name, expr in q.out.items()]
@@ -445,7 +449,7 @@ def _assemble(q: _Query) -> str:
     return f"""
 WITH base AS (
     SELECT *{"".join(", " + x for x in q.derived)}
-    FROM (SELECT {", ".join(q.cols)} FROM src WHERE CAST(date AS DATE) <= {q.E}{part})
+    FROM ({q.rows_from or _rows_sql(q)})
 ),
 cust AS (
     SELECT customer_id,
@@ -467,7 +471,7 @@ def features_sql(
     exact: dict[str, bool] | None = None,
     bitmask_types: dict[str, tuple[str, int, tuple[str, ...] | None]] | None = None,
     day_segments: int = 0,
-    part: tuple[str | None, str | None] | None = None,
+    rows_from: str | None = None,
 ) -> str:
     """Build the one-pass aggregation query for ``names`` (the DuckDB fast path).
 
@@ -486,11 +490,26 @@ def features_sql(
     q = _Query(
         set(names), present, s, e, start_given, exact or {}, bitmask_types or {}, day_segments
     )
-    q.part = part
+    q.rows_from = rows_from
     _projection(q)
     _aggregates(q)
     _outputs(q)
     return _assemble(q)
+
+
+def projection_sql(
+    names: list[str],
+    present: set[str],
+    s: pd.Timestamp,
+    e: pd.Timestamp,
+    start_given: bool,
+    exact: dict[str, bool] | None = None,
+    bitmask_types: dict[str, tuple[str, int, tuple[str, ...] | None]] | None = None,
+) -> str:
+    """The rows :func:`features_sql` reads (cast, in cents, value bits), written once per pass."""
+    q = _Query(set(names), present, s, e, start_given, exact or {}, bitmask_types or {}, 0)
+    _projection(q)
+    return _rows_sql(q)
 
 
 def features_frame(
@@ -512,19 +531,27 @@ def features_frame(
         return None
     bitmask_types = _distinct_bitmask_types(src, chosen, end)
     ranges = customer_ranges(src, customer_passes(src))
-    out = PassColumns(len(ranges))
-    for k, part in enumerate(ranges):
-        src.stage = f"pass {k + 1} of {len(ranges)} over the customers" if len(ranges) > 1 else None
+    present = set(src.columns)
+    sources: list[str | None] = [None]  # one pass: straight from the log
+    if len(ranges) > 1:
+        rows = projection_sql(chosen, present, window_start, end, start_given, exact, bitmask_types)
+        sources = partition_rows(src, rows, ranges)
+    out = PassColumns(len(sources))
+    for k, rows_from in enumerate(sources):
+        if len(sources) > 1:
+            src.stage = f"pass {k + 1} of {len(sources)} over the customers"
+            if rows_from is None:  # no row in this range of ids
+                continue
         sql = features_sql(
             chosen,
-            set(src.columns),
+            present,
             window_start,
             end,
             start_given,
             exact,
             bitmask_types,
             day_segments,
-            part=part if len(ranges) > 1 else None,
+            rows_from=rows_from,
         )
         # Arrow, then pandas without the bitmask columns: fewer copies than .df() of them all
         src.con.complete()  # the earlier execute() results, so that sql() may run
@@ -551,4 +578,6 @@ def features_frame(
         # Arrow's allocator keeps freed buffers (bitmasks, copied chunks) for reuse; handing
         # them back keeps the resident memory at what the result holds
         pa.default_memory_pool().release_unused()
+    src.stage = None
+    drop_partitions(src)
     return out.frame()

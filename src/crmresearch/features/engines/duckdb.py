@@ -83,12 +83,13 @@ class DuckDBSource:
         self.con.execute("SET preserve_insertion_order = false")
         # DuckDB draws its own progress bar on stdout after 2 s; ours goes to stderr
         # (crmresearch.features.progress reads query_progress(), which needs the bar enabled).
-        # hand freed memory back to the system after each task and bulk free: between the
-        # passes of a large log DuckDB's allocator otherwise keeps ~0.25 GB a pass
-        self.con.execute("SET allocator_flush_threshold = '16MB'")
-        self.con.execute("SET allocator_bulk_deallocation_flush_threshold = '16MB'")
-        self.con.execute("SET enable_progress_bar = true")
-        self.con.execute("SET enable_progress_bar_print = false")
+        try:
+            self.con.execute("SET enable_progress_bar_print = false")
+            self.con.execute("SET enable_progress_bar = true")
+        except duckdb.Error:
+            # in Jupyter DuckDB draws the bar with ipywidgets and, without them, refuses to
+            # change the setting: it then draws nothing and our lines show no percentage
+            pass
         self.label = "DataFrame"
         if hasattr(log, "frame") and isinstance(log.frame, pd.DataFrame):
             self.label = str(getattr(log, "source", "TransactionLog"))

@@ -266,8 +266,7 @@ def _value_bit(column: str, type_name: str, values: tuple[str, ...] | None, shif
         code = f"enum_code(CAST({column} AS VARCHAR)::{type_name})"
         return f"coalesce(1::UBIGINT << ({code} + {shift}), 0)"
     whens = " ".join(
-        f"WHEN {_sql_string(v)} THEN {1 << (k + shift)}::UBIGINT"
-        for k, v in enumerate(values)
+        f"WHEN {_sql_string(v)} THEN {1 << (k + shift)}::UBIGINT" for k, v in enumerate(values)
     )
     return f"CASE CAST({column} AS VARCHAR) {whens} ELSE 0::UBIGINT END"
 
@@ -473,8 +472,12 @@ def features_sql(
     bitmask_types: dict[str, tuple[str, int, tuple[str, ...] | None]] | None = None,
     day_segments: int = 0,
     rows_from: str | None = None,
+    rows_only: bool = False,
 ) -> str:
     """Build the one-pass aggregation query for ``names`` (the DuckDB fast path).
+
+    ``rows_from``: a FROM source of rows already projected (a pass's partition); ``rows_only``:
+    return just the projected rows (casts, cents, value bits), which the passes write once.
 
     Plan: one customer group-by over the rows up to ``end`` computes the stage-2 blocks of
     :mod:`crmresearch.features.spec` directly from the rows; the indicators are the shared
@@ -493,24 +496,11 @@ def features_sql(
     )
     q.rows_from = rows_from
     _projection(q)
+    if rows_only:
+        return _rows_sql(q)
     _aggregates(q)
     _outputs(q)
     return _assemble(q)
-
-
-def projection_sql(
-    names: list[str],
-    present: set[str],
-    s: pd.Timestamp,
-    e: pd.Timestamp,
-    start_given: bool,
-    exact: dict[str, bool] | None = None,
-    bitmask_types: dict[str, tuple[str, int, tuple[str, ...] | None]] | None = None,
-) -> str:
-    """The rows :func:`features_sql` reads (cast, in cents, value bits), written once per pass."""
-    q = _Query(set(names), present, s, e, start_given, exact or {}, bitmask_types or {}, 0)
-    _projection(q)
-    return _rows_sql(q)
 
 
 def features_frame(
@@ -535,7 +525,9 @@ def features_frame(
     present = set(src.columns)
     sources: list[str | None] = [None]  # one pass: straight from the log
     if len(ranges) > 1:
-        rows = projection_sql(chosen, present, window_start, end, start_given, exact, bitmask_types)
+        rows = features_sql(
+            chosen, present, window_start, end, start_given, exact, bitmask_types, rows_only=True
+        )
         sources = partition_rows(src, rows, ranges)
     out = PassColumns(len(sources))
     for k, rows_from in enumerate(sources):

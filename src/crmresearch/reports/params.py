@@ -351,40 +351,31 @@ def validate_params(
         merged[name] = coerce(name, value, spec[name], label)
     data = merged.get("data")
     if isinstance(data, str) and data not in BUILTIN_SOURCES:
-        data_path = Path(data).expanduser()
-        if not data_path.is_absolute():
-            data_path = Path(base_dir or os.getcwd()) / data_path
-        if not data_path.is_file():
-            raise DataError(
-                f"report {label}: data file {data} not found (looked at {data_path}); give an "
-                f"existing CSV/Parquet path or one of: {', '.join(BUILTIN_SOURCES)}"
-            )
-        merged["data"] = str(data_path.resolve())
+        fix = f"give an existing CSV/Parquet path or one of: {', '.join(BUILTIN_SOURCES)}"
+        merged["data"] = _existing_file("data", data, fix, label, base_dir)
     campaign = merged.get("campaign")  # strategy report: a campaign file, resolved like data
     if isinstance(campaign, str) and campaign not in BUILTIN_CAMPAIGNS:
-        campaign_path = Path(campaign).expanduser()
-        if not campaign_path.is_absolute():
-            campaign_path = Path(base_dir or os.getcwd()) / campaign_path
-        if not campaign_path.is_file():
-            raise DataError(
-                f"report {label}: campaign file {campaign} not found (looked at "
-                f"{campaign_path}); give an existing CSV/Parquet path or one of: "
-                f"{', '.join(BUILTIN_CAMPAIGNS)}"
-            )
-        merged["campaign"] = str(campaign_path.resolve())
+        fix = f"give an existing CSV/Parquet path or one of: {', '.join(BUILTIN_CAMPAIGNS)}"
+        merged["campaign"] = _existing_file("campaign", campaign, fix, label, base_dir)
     customers = merged.get("customers")  # customer attribute file ("" = none), resolved like data
     if isinstance(customers, str) and customers:
-        customers_path = Path(customers).expanduser()
-        if not customers_path.is_absolute():
-            customers_path = Path(base_dir or os.getcwd()) / customers_path
-        if not customers_path.is_file():
-            raise DataError(
-                f"report {label}: customers file {customers} not found (looked at "
-                f"{customers_path}); give an existing CSV/Parquet/XLSX path or \"\" for none"
-            )
-        merged["customers"] = str(customers_path.resolve())
+        fix = 'give an existing CSV/Parquet/XLSX path or "" for none'
+        merged["customers"] = _existing_file("customers", customers, fix, label, base_dir)
     check_settings(merged, label)
     return merged
+
+
+def _existing_file(kind: str, value: str, fix: str, label: str, base_dir) -> str:
+    """The absolute path of a file parameter (relative to ``base_dir``, else the working
+    folder); a missing file raises naming where it was looked for and ``fix``."""
+    path = Path(value).expanduser()
+    if not path.is_absolute():
+        path = Path(base_dir or os.getcwd()) / path
+    if not path.is_file():
+        raise DataError(
+            f"report {label}: {kind} file {value} not found (looked at {path}); {fix}"
+        )
+    return str(path.resolve())
 
 
 _WINDOW_NAMES = ("calibration_start", "calibration_end", "holdout_start", "holdout_end")

@@ -43,6 +43,14 @@ def _tiny(path: Path, seconds: float = 0.0) -> Path:
     return path
 
 
+def _cmdline(p: psutil.Process) -> str:
+    # A short-lived helper can exit (or sit as a zombie until reaped) between listing and reading.
+    try:
+        return " ".join(p.cmdline())
+    except psutil.Error:  # NoSuchProcess (ZombieProcess is one), AccessDenied
+        return ""
+
+
 def _alive(procs) -> list:
     alive = []
     for p in procs:
@@ -63,7 +71,7 @@ def _start_report_all(out: Path) -> tuple[subprocess.Popen, list]:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         kids = parent.children(recursive=True)
-        kernels = [k for k in kids if "ipykernel_launcher" in " ".join(k.cmdline())]
+        kernels = [k for k in kids if "ipykernel_launcher" in _cmdline(k)]
         if len(kernels) >= 2:
             return proc, kids
         if proc.poll() is not None:
@@ -81,7 +89,7 @@ def test_killed_report_all_leaves_no_process_and_next_run_cleans(tmp_path, sig):
     proc.send_signal(sig)
     proc.wait(timeout=60)
     gone, alive = psutil.wait_procs(descendants, timeout=20)
-    assert _alive(alive) == [], [p.cmdline() for p in _alive(alive)]
+    assert _alive(alive) == [], [_cmdline(p) for p in _alive(alive)]
     if sig == signal.SIGTERM:  # the run cleaned up after itself
         assert not list(out.glob(".*.tmp-*"))
     # the next run into the same folder removes whatever a killed run left behind

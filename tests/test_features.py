@@ -421,6 +421,8 @@ def test_requested_return_rate_is_computed_even_without_returns():
 def test_parquet_csv_and_transactionlog_inputs_agree(tmp_path):
     log = handmade()
     expected = customer_features(log, end="2024-03-31")
+    tmp_path = tmp_path / "o'brien's exports"  # a quote in the path is a literal, not SQL
+    tmp_path.mkdir()
     log.to_parquet(tmp_path / "log.parquet", index=False)
     log.to_csv(tmp_path / "log.csv", index=False)
 

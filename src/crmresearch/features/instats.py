@@ -428,8 +428,7 @@ class FeatureTable:
         if self.engine == "spark":
             self.src.spark.sql(sql).write.mode("overwrite").parquet(target)
         else:
-            quoted = target.replace("'", "''")
-            self.src.con.execute(f"COPY ({sql}) TO '{quoted}' (FORMAT parquet)")
+            self.src.con.execute(f"COPY ({sql}) TO {spec.string(target)} (FORMAT parquet)")
         if local:
             dest = Path(out)
             if dest.is_dir():

@@ -102,6 +102,11 @@ def double(value: float) -> str:
     return f"CAST({float(value)!r} AS DOUBLE)"
 
 
+def string(text: str) -> str:
+    """A DuckDB string literal of ``text`` (a value or path from the data: quotes doubled)."""
+    return "'" + str(text).replace("'", "''") + "'"
+
+
 def exact_check(column: str) -> str:
     """SQL condition: ``column`` is NULL or has at most two decimals (and fits in cents)."""
     return (

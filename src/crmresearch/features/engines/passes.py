@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from crmresearch.features.spec import string
+
 __all__ = [
     "CUSTOMERS_PER_PASS",
     "PassColumns",
@@ -79,10 +81,6 @@ def customer_ranges(src, n_parts: int) -> list[tuple[str | None, str | None]]:
 _PARTITIONS = "passes"  # folder in the source's scratch folder
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def partition_rows(src, rows_sql: str, ranges: list[tuple[str | None, str | None]]):
     """Write the projected rows once, one Parquet folder a range; a FROM source each.
 
@@ -93,19 +91,19 @@ def partition_rows(src, rows_sql: str, ranges: list[tuple[str | None, str | None
     folder = src.scratch / _PARTITIONS
     ident = "CAST(customer_id AS VARCHAR)"
     whens = " ".join(
-        f"WHEN {ident} < {_literal(high)} THEN {k}"
+        f"WHEN {ident} < {string(high)} THEN {k}"
         for k, (_, high) in enumerate(ranges)
         if high is not None
     )
     which = f"CASE {whens} ELSE {len(ranges) - 1} END" if whens else "0"
     src.con.execute(
-        f"COPY (SELECT *, {which} AS crm_pass FROM ({rows_sql})) TO {_literal(str(folder))} "
+        f"COPY (SELECT *, {which} AS crm_pass FROM ({rows_sql})) TO {string(str(folder))} "
         "(FORMAT parquet, PARTITION_BY (crm_pass), COMPRESSION snappy)"
     )
     sources = []
     for k in range(len(ranges)):
         files = folder / f"crm_pass={k}"
-        glob = _literal(str(files / "*.parquet"))
+        glob = string(str(files / "*.parquet"))
         sources.append(
             f"SELECT * FROM read_parquet({glob}, hive_partitioning = false)"
             if files.is_dir()

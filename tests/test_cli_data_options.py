@@ -10,6 +10,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from statsmodels.stats.proportion import proportion_confint
 
 from crmresearch.cli import main
 
@@ -121,8 +122,13 @@ def test_loss_breaks_the_cells_down_by_attribute(synthetic_customers, tmp_path, 
         assert row["neglected_core"] == int(members.sum())
         if members.any():
             assert row["neglected_churn_rate"] == pytest.approx(churned[members].mean(), rel=1e-12)
+            low, high = proportion_confint(churned[members].sum(), members.sum(), method="wilson")
+            assert (row["neglected_churn_low"], row["neglected_churn_high"]) == pytest.approx(
+                (low, high), rel=1e-12
+            )
         else:
             assert row["neglected_churn_rate"] is None
+            assert row["neglected_churn_low"] is None and row["neglected_churn_high"] is None
     assert "customers per cell by region" in capsys.readouterr().out
 
 

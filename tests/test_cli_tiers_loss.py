@@ -163,9 +163,10 @@ def test_loss_cli_cdnow_prints_the_pandas_numbers(tmp_path, capsys):
     index_file = tmp_path / "index.json"
     idx.save(index_file)
     composite = idx.composite(X)
-    out = tmp_path / "loss.json"
+    out, lst = tmp_path / "loss.json", tmp_path / "lists.csv"
     rc = main(["loss", "cdnow", "--calibration-end", "1997-09-30", "--holdout-end", "1998-06-30",
-               "--index", str(index_file), "--out", str(out), "--core-share", "0.2"])  # fmt: skip
+               "--index", str(index_file), "--out", str(out), "--core-share", "0.2",
+               "--list", str(lst), "--raw-ids"])  # fmt: skip
     assert rc == 0
     printed = capsys.readouterr().out
     d = json.loads(out.read_text())
@@ -200,6 +201,18 @@ def test_loss_cli_cdnow_prints_the_pandas_numbers(tmp_path, capsys):
         assert f"{int(m.sum()):,}" in printed
     assert d["windows"]["calibration"]["end"] == "1997-09-30"
     assert d["comparison"]["risk_difference_ci"][0] > 0
+    # the lists carry P(alive) as the report's do: BG/NBD fitted by hand on the calibration
+    # window in weeks (the fit itself equals Fader-Hardie-Lee's in test_clv)
+    from crmresearch import clv
+
+    table = pd.read_csv(lst, encoding="utf-8-sig", keep_default_na=False)
+    raw = pd.read_csv(tmp_path / "lists.raw-ids.csv", dtype={"customer_id": "str"})
+    ids = table["customer"].map(raw.set_index("customer")["customer_id"])
+    s = clv.rfm_summary(log, calibration_end="1997-09-30", time_unit="W")
+    bg = clv.BetaGeoModel().fit(s["frequency"], s["recency"], s["T"])
+    expected = bg.p_alive(s["frequency"], s["recency"], s["T"]).reindex(ids).round(3)
+    assert len(table) > 1000 and expected.notna().all()
+    assert table["p_alive"].to_numpy() == pytest.approx(expected.to_numpy(), abs=1e-12)
 
 
 # random test indicators: KMO/Bartlett/missing-row warnings of the index are expected here

@@ -12,6 +12,7 @@ from crmresearch.clv import (
     BetaGeoModel,
     GammaGammaModel,
     customer_lifetime_value,
+    customer_value,
     holdout_length,
     holdout_purchases,
     rfm_summary,
@@ -277,6 +278,24 @@ def test_clv_is_the_discounted_sum_of_monthly_expected_value(cdnow):
     assert (undiscounted >= clv / 0.3 - 1e-9).all()
     with pytest.raises(ValueError, match="months"):
         customer_lifetime_value(bg, gg, summary, months=0)
+
+
+def test_customer_value_is_the_published_fit_and_says_when_not_estimable(sample_log, cdnow):
+    summary, bg = cdnow
+    got = customer_value(sample_log, CALIBRATION_END)
+    assert got.estimable and got.note == ""
+    assert got.p_alive.to_numpy() == pytest.approx(
+        bg.p_alive(summary["frequency"], summary["recency"], summary["T"]).to_numpy(), rel=1e-12
+    )
+    gg = GammaGammaModel().fit(summary["frequency"], summary["monetary_value"])
+    expected = customer_lifetime_value(bg, gg, summary, months=12)
+    assert got.clv.to_numpy() == pytest.approx(expected.to_numpy(), rel=1e-12)
+    # nobody buys twice: BG/NBD cannot be fitted; the result says so instead of raising
+    once = _log([(f"c{i}", "2024-01-0" + str(1 + i % 5), 10.0) for i in range(40)])
+    none = customer_value(once, "2024-03-31")
+    assert not none.estimable and none.p_alive is None
+    assert none.note.startswith("CLV not estimable: ") and none.clv.isna().all()
+    assert len(none.clv) == 40
 
 
 def test_models_follow_the_estimator_contract_and_refuse_bad_input():

@@ -11,6 +11,7 @@ import json
 
 import pandas as pd
 import pytest
+from statsmodels.stats.proportion import proportion_confint
 
 from crmresearch import loss, reports
 from crmresearch.cli import main
@@ -73,9 +74,22 @@ def test_loss_cells_by_attribute_equal_a_plain_crosstab(runs, reference, column)
         neglected = cells[(cells["group"] == "neglected_core") & (values == value)]
         if len(neglected):
             assert got[value]["neglected_churn_rate"] == pytest.approx(neglected["churned"].mean())
+            ci = proportion_confint(neglected["churned"].sum(), len(neglected), method="wilson")
+            assert (got[value]["neglected_churn_low"], got[value]["neglected_churn_high"]) == (
+                pytest.approx(ci, rel=1e-12)
+            )
         else:
             assert got[value]["neglected_churn_rate"] is None
     assert sum(r["customers"] for r in got.values()) == len(cells)
+    # the report shows each value's interval as in the groups table: "low – high"
+    html = (runs["core_customer_loss", True].out_dir / "core_customer_loss.html").read_text()
+    html = html.replace("\u00a0", " ")  # the tables keep "95 %" together
+    shown = [r for r in got.values() if r["neglected_churn_low"] is not None]
+    # the header: in the groups table and in the table of each attribute (region, industry)
+    assert shown and html.count("churn 95 % CI") == 1 + 2
+    for r in shown:
+        low, high = (f"{100 * r[k]:.1f} %" for k in ("neglected_churn_low", "neglected_churn_high"))
+        assert f"{low} – {high}" in html, (low, high)
 
 
 @pytest.mark.parametrize("column", ["region", "industry"])

@@ -174,12 +174,18 @@ def currency_symbol(args: argparse.Namespace, log) -> str:
 
 def customer_lists(result, study: Study, args: argparse.Namespace):
     """The complete manager lists (``loss.customer_lists``): problem customers, neglected core,
-    rising stars (validated on the holdout) and over-served, with the result's id key."""
+    rising stars (validated on the holdout) and over-served, with the result's id key and each
+    customer's P(alive) (as the report's lists)."""
     from crmresearch.loss import problem_customers
 
     print("rising stars (the index per period) ...", file=sys.stderr)
     rising = study.rising_stars(rise=args.rise, freq=args.rise_freq, periods=args.rise_periods)
+    print("P(alive) (BG/NBD on the calibration window) ...", file=sys.stderr)
+    value = study.customer_value
+    if value.note:
+        print(value.note, file=sys.stderr)
     return result.customer_lists(rising=rising.rising, problems=problem_customers(study.features),
+                                 p_alive=value.p_alive,
                                  currency=currency_symbol(args, study.log))  # fmt: skip
 
 
@@ -234,9 +240,11 @@ def run(args: argparse.Namespace) -> int:
         tables = by_attribute(result, study)
         for column, table in tables.items():
             print(
-                f"\ncustomers per cell by {column} (neglected_churn_rate: holdout churn of the neglected core):"
+                f"\ncustomers per cell by {column} (neglected_churn_rate: holdout churn of the "
+                "neglected core; _low/_high: its Wilson 95 % CI):"
             )
-            print(table.to_string(formatters={"neglected_churn_rate": "{:.1%}".format}))
+            rates = ("neglected_churn_rate", "neglected_churn_low", "neglected_churn_high")
+            print(table.to_string(formatters=dict.fromkeys(rates, "{:.1%}".format)))
         facts["by_attribute"] = {
             col: {str(v): {k: _plain(x) for k, x in row.items()} for v, row in t.iterrows()}
             for col, t in tables.items()

@@ -9,6 +9,7 @@ from scipy.special import betaln, gammaln, hyp2f1
 from crmresearch._format import fmt_num
 from crmresearch.clv._base import MLEModel
 from crmresearch.clv.data import check_rfm
+from crmresearch.errors import DataError
 
 __all__ = ["BetaGeoModel"]
 
@@ -70,7 +71,7 @@ class BetaGeoModel(MLEModel):
         """Fit on repeat purchases ``frequency``, ``recency`` and ``T`` (same time unit)."""
         x, t_x, tt = check_rfm(frequency, recency, T)
         if len(x) < 4:
-            raise ValueError(f"need at least 4 customers to estimate 4 parameters, got {len(x)}")
+            raise DataError(f"need at least 4 customers to estimate 4 parameters, got {len(x)}")
         self.n_customers_ = int(len(x))
         self.repeat_purchases_ = int(x.sum())
         self._maximize(x, t_x, tt)

@@ -85,8 +85,8 @@ class GammaGammaModel(MLEModel):
                 stacklevel=2,
             )
         use = repeat & ~bad
-        if use.sum() < 3:
-            raise ValueError(
+        if use.sum() < 3:  # data, not a parameter: DataError (a ValueError)
+            raise DataError(
                 f"need at least 3 customers with repeat purchases, got {int(use.sum())}"
             )
         self.n_customers_ = int(use.sum())

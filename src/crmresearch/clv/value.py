@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from crmresearch.clv.beta_geo import BetaGeoModel
-from crmresearch.clv.data import TIME_UNITS
+from crmresearch.clv.data import TIME_UNITS, rfm_summary
 from crmresearch.clv.gamma_gamma import GammaGammaModel
+from crmresearch.errors import DataError
 
-__all__ = ["customer_lifetime_value"]
+__all__ = ["CustomerValue", "customer_lifetime_value", "customer_value"]
 
 
 def customer_lifetime_value(
@@ -87,3 +89,55 @@ def customer_lifetime_value(
     if problems:
         warnings.warn(f"CLV not estimable: {out.attrs['problem']}", UserWarning, stacklevel=2)
     return out
+
+
+@dataclass(frozen=True)
+class CustomerValue:
+    """CLV and P(alive) per customer from :func:`customer_value`.
+
+    ``clv``: Series (all NaN when not estimable); ``p_alive``: Series, or None when not
+    estimable; ``note``: "CLV not estimable: <reason>" or the fits' warnings as one text ("" when
+    none); ``estimable``: whether the numbers can be used.
+    """
+
+    clv: pd.Series
+    p_alive: pd.Series | None
+    note: str
+    estimable: bool
+
+
+def customer_value(
+    log, calibration_end, *, months: int = 12, time_unit: str = "W"
+) -> CustomerValue:
+    """Fit BG/NBD and Gamma-Gamma on the log up to ``calibration_end``; CLV and P(alive).
+
+    The one recipe the reports and the CLI share: :func:`rfm_summary` in weeks,
+    :class:`BetaGeoModel` and :class:`GammaGammaModel` with default settings, then
+    :func:`customer_lifetime_value` over ``months`` (revenue, 1 % a month discount) and
+    ``BetaGeoModel.p_alive``. Data the models cannot take (no repeat purchases, no
+    convergence, parameters at the boundary, non-finite predictions) never raise: the result
+    says "not estimable" and why. R equivalent: ``BTYD::bgnbd.EstimateParameters`` and
+    ``BTYD::spend.EstimateParameters``.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        s = rfm_summary(log, calibration_end=calibration_end, time_unit=time_unit)
+        try:
+            bg = BetaGeoModel().fit(s["frequency"], s["recency"], s["T"])
+        except DataError as exc:  # data the model cannot take: say so
+            return _not_estimable(s.index, f"BG/NBD purchase model: {exc}")
+        try:
+            gg = GammaGammaModel().fit(s["frequency"], s["monetary_value"])
+        except DataError as exc:  # e.g. fewer than 3 repeat buyers
+            return _not_estimable(s.index, f"Gamma-Gamma spend model: {exc}")
+        value = customer_lifetime_value(bg, gg, s, months=months)
+        p_alive = bg.p_alive(s["frequency"], s["recency"], s["T"])
+    if not value.attrs.get("estimable", True):
+        return _not_estimable(value.index, value.attrs["problem"])
+    texts = list(dict.fromkeys(str(w.message) for w in caught))
+    return CustomerValue(value, p_alive, "; ".join(f"CLV fit: {m}" for m in texts), True)
+
+
+def _not_estimable(index: pd.Index, reason: str) -> CustomerValue:
+    empty = pd.Series(float("nan"), index=index, name="clv")
+    return CustomerValue(empty, None, f"CLV not estimable: {reason}", False)

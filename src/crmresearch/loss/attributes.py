@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from crmresearch._stats import wilson_ci
 from crmresearch.loss.core import GROUPS
 
 __all__ = ["NO_ATTRIBUTE_ROW", "cells_by_attribute"]
@@ -27,9 +28,16 @@ def cells_by_attribute(result, attributes: pd.DataFrame) -> dict[str, pd.DataFra
     -------
     dict
         Attribute name -> table with one row per value: ``customers`` (all cells), one column
-        per cell (:data:`GROUPS` order) and ``neglected_churn_rate`` = churned / customers of
-        the neglected core with that value (NaN where the value has no neglected core).
-        Every table's counts add up to all analysed customers.
+        per cell (:data:`GROUPS` order), ``neglected_churn_rate`` = churned / customers of
+        the neglected core with that value and its 95 % Wilson interval
+        ``neglected_churn_low`` / ``neglected_churn_high`` (NaN where the value has no
+        neglected core). Every table's counts add up to all analysed customers.
+
+    Notes
+    -----
+    The interval is the one of the overall rates (:func:`crmresearch._stats.wilson_ci`; R
+    ``prop.test(x, n, correct = FALSE)``): a value with a handful of neglected customers gets
+    a wide one, so a manager does not act on a rate that five customers make.
     """
     cells = result.customers  # raw ids, in memory only
     neglected = cells["group"] == "neglected_core"
@@ -39,8 +47,15 @@ def cells_by_attribute(result, attributes: pd.DataFrame) -> dict[str, pd.DataFra
         values = values.astype("string").fillna(NO_ATTRIBUTE_ROW).rename(column)
         table = pd.crosstab(values, cells["group"]).reindex(columns=list(GROUPS), fill_value=0)
         table.insert(0, "customers", table.sum(axis=1))
-        churn = cells.loc[neglected, "churned"].astype(float).groupby(values[neglected]).mean()
-        table["neglected_churn_rate"] = churn.reindex(table.index)
+        churned = cells.loc[neglected, "churned"].astype(int).groupby(values[neglected])
+        counts = churned.agg(["sum", "size"]).reindex(table.index)
+        table["neglected_churn_rate"] = counts["sum"] / counts["size"]
+        bounds = [
+            wilson_ci(int(k), int(n)) if n == n else (float("nan"), float("nan"))
+            for k, n in zip(counts["sum"], counts["size"], strict=True)
+        ]
+        table["neglected_churn_low"] = [lo for lo, _ in bounds]
+        table["neglected_churn_high"] = [hi for _, hi in bounds]
         table.columns.name = None
         out[column] = table
     return out

@@ -366,6 +366,20 @@ class Study:
             customers=self.features.index, **self._engine_options(),
         )  # fmt: skip
 
+    @cached_property
+    def customer_value(self):
+        """CLV (12 months) and P(alive) per customer, BG/NBD + Gamma-Gamma fitted on the log up
+        to the calibration end (:func:`crmresearch.clv.customer_value`; says when not
+        estimable). The lists a manager acts on carry its P(alive)."""
+        from crmresearch import clv
+
+        if self.log is None:
+            raise ValueError(
+                f"{self.source.name}: a study built from a features table has no transaction "
+                "log, hence no CLV"
+            )
+        return clv.customer_value(self.log, self.calibration_end)
+
     def rising_stars(self, *, rise: float = 10.0, freq: str = "Q", periods: int = 1):
         """Rising stars validated on the holdout: the configured index applied per period
         (``compare.reclassify``), customers below the top index tier whose index rose by at

@@ -22,8 +22,10 @@ from crmresearch.reports import display as D
 from crmresearch.reports.labels import currency
 from crmresearch.reports.labels import money as fmt_money  # the report's currency
 from crmresearch.reports.sections.core_loss_tables import (
+    CHURN_COLUMNS,
     _problems_applicable,
     _recency_caveat,
+    attribute_display,
     attribute_metrics,
     attribute_tables,
     effect_table,
@@ -148,31 +150,11 @@ def rising_stars(study, *, rise: float, rise_freq: str, rise_periods: int):
 
 
 def _clv_scores(study):
-    """CLV and P(alive) per customer from :mod:`crmresearch.clv` (BG/NBD + Gamma-Gamma fitted
-    on the calibration window) and the fits' warnings as one note. When a fit is degenerate
-    (no convergence, parameters at the boundary, non-finite predictions) the CLV is all NaN
-    (its top tier is empty, so the validity table shows it as not estimable), P(alive) is None
-    and the note says "CLV not estimable: <reason>"."""
-    import warnings
-
-    from crmresearch import clv
-    from crmresearch.errors import DataError
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        s = clv.rfm_summary(study.log, calibration_end=study.calibration_end, time_unit="W")
-        try:
-            bg = clv.BetaGeoModel().fit(s["frequency"], s["recency"], s["T"])
-        except DataError as exc:  # data the model cannot take: say so, never crash the report
-            return pd.Series(float("nan"), index=s.index, name="clv"), None, f"CLV not estimable: {exc}"
-        gg = clv.GammaGammaModel().fit(s["frequency"], s["monetary_value"])
-        value = clv.customer_lifetime_value(bg, gg, s, months=12)
-        p_alive = bg.p_alive(s["frequency"], s["recency"], s["T"])
-    if not value.attrs.get("estimable", True):
-        return (pd.Series(float("nan"), index=value.index, name="clv"), None,
-                f"CLV not estimable: {value.attrs['problem']}")  # fmt: skip
-    texts = list(dict.fromkeys(str(w.message) for w in caught))
-    return value, p_alive, "; ".join(f"CLV fit: {m}" for m in texts)
+    """CLV, P(alive) and the fits' note of the study (:attr:`Study.customer_value`). When not
+    estimable the CLV is all NaN (its top tier is empty, so the validity table shows it as not
+    estimable), P(alive) is None and the note says "CLV not estimable: <reason>"."""
+    value = study.customer_value
+    return value.clv, value.p_alive, value.note
 
 
 def _direction(indicator: str) -> int:
@@ -565,8 +547,9 @@ def show_by_attribute(study, cl: CoreLoss) -> None:
     columns, left_out = attribute_columns(study.static_attributes)
     tables = attribute_tables(cl.result, study.static_attributes[columns])
     for column, table in tables.items():
-        D.table(table, caption=f"The four cells by {column}: customers per cell and the "
-                "neglected core's holdout churn", formats={"neglected core churn": fmt_pct},
+        D.table(attribute_display(table), caption=f"The four cells by {column}: customers per "
+                "cell and the neglected core's holdout churn with its Wilson 95 % CI",
+                formats={CHURN_COLUMNS["neglected_churn_rate"]: fmt_pct},
                 index_label=column, translate=False)  # attribute values are data  # fmt: skip
     if left_out:
         D.note(f"Not broken down: {', '.join(left_out)}.", kind="info", title="Attributes.")

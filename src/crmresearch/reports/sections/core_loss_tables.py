@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from crmresearch._format import fmt_num, fmt_pct, signed
+from crmresearch._format import DASH, fmt_num, fmt_pct, is_missing, signed
 from crmresearch.reports.labels import currency
 from crmresearch.reports.labels import money as fmt_money  # the report's currency
 
@@ -22,6 +22,8 @@ __all__ = [
     "lists_text",
     "attribute_tables",
     "attribute_metrics",
+    "attribute_display",
+    "CHURN_COLUMNS",
 ]
 
 GROUP_NAMES = {
@@ -266,25 +268,47 @@ def lists_text(cl) -> str:
 
 # ---------------------------------------------------------------------------- customer attributes
 
+#: Report names of the churn columns of :func:`loss.cells_by_attribute` (cells: GROUP_NAMES).
+CHURN_COLUMNS = {
+    "neglected_churn_rate": "neglected core churn",
+    "neglected_churn_low": "95 % CI low",
+    "neglected_churn_high": "95 % CI high",
+}
+ATTRIBUTE_COLUMNS = {**GROUP_NAMES, **CHURN_COLUMNS}
+
+
 def attribute_tables(result, static: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """The four cells per value of each attribute (``loss.cells_by_attribute``), with the
-    report's column names: customers, one column per cell, the neglected core's churn."""
+    report's column names: customers, one column per cell, the neglected core's churn and its
+    95 % Wilson interval."""
     from crmresearch.loss import cells_by_attribute
 
-    names = {**GROUP_NAMES, "neglected_churn_rate": "neglected core churn"}
     tables = cells_by_attribute(result, static)
-    return {column: t.rename(columns=names) for column, t in tables.items()}
+    return {column: t.rename(columns=ATTRIBUTE_COLUMNS) for column, t in tables.items()}
+
+
+def attribute_display(table: pd.DataFrame) -> pd.DataFrame:
+    """One table of :func:`attribute_tables` as shown: the interval as one text column
+    ``churn 95 % CI`` (as in the groups table) instead of its two bounds."""
+    low, high = CHURN_COLUMNS["neglected_churn_low"], CHURN_COLUMNS["neglected_churn_high"]
+    shown = table.drop(columns=[low, high])
+    shown["churn 95 % CI"] = [
+        DASH if is_missing(lo) else f"{fmt_pct(lo)} – {fmt_pct(hi)}"
+        for lo, hi in zip(table[low], table[high], strict=True)
+    ]
+    return shown
 
 
 def attribute_metrics(tables: dict[str, pd.DataFrame]) -> dict:
     """metrics.json's ``by_attribute``: attribute -> value -> {customers, served_core, ...,
-    neglected_churn_rate} (the machine names of :func:`loss.cells_by_attribute`)."""
-    keys = {v: k for k, v in {**GROUP_NAMES, "neglected_churn_rate": "neglected core churn",
-                              "customers": "customers"}.items()}  # fmt: skip
+    neglected_churn_rate, neglected_churn_low, neglected_churn_high} (the machine names of
+    :func:`loss.cells_by_attribute`)."""
+    keys = {v: k for k, v in {**ATTRIBUTE_COLUMNS, "customers": "customers"}.items()}
+    rates = set(CHURN_COLUMNS.values())
     out = {}
     for column, t in tables.items():
         out[column] = {str(value): {keys[k]: (None if pd.isna(x) else float(x))
-                                    if k == "neglected core churn" else int(x)
+                                    if k in rates else int(x)
                                     for k, x in row.items()}
                        for value, row in t.iterrows()}  # fmt: skip
     return out

@@ -81,6 +81,9 @@ def test_no_machine_path_user_or_host_in_manager_files(gbk_run):
         "pdf": " ".join(p.extract_text() for p in PdfReader(result.out_dir / "segment_value.pdf").pages),
         "manifest": (result.out_dir / "manifest.json").read_text(),
         "metrics": (result.out_dir / "metrics.json").read_text(),
+        # the executed notebook travels with the report: papermill's parameter cell too
+        "ipynb": re.sub(r'"image/(png|jpeg)": "[^"]*"', " ",
+                        (result.out_dir / "segment_value.ipynb").read_text()),  # fmt: skip
     }
     forbidden = [str(path.parent), MARKER, str(path.parent.parent)]
     words = [getpass.getuser(), socket.gethostname()]
@@ -172,3 +175,25 @@ def test_public_parameters_name_no_path_and_no_key_file():
     assert "firm.key" not in str(shown["id_key"]) and shown["title"] == "Q3"
     builtin = public_parameters({"data": "cdnow", "campaign": "hillstrom", "index_config": "ecommerce"})
     assert builtin == {"data": "cdnow", "campaign": "hillstrom", "index_config": "ecommerce"}
+
+
+def test_public_notebook_text_leaves_no_path_in_cells_or_metadata():
+    """The executed .ipynb goes out with the report: papermill writes each parameter's value
+    into the injected cell (as Python repr) and into the metadata (as JSON)."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from crmresearch.reports.params import public_notebook_text
+
+    params = {"data": "/srv/导出/销售 明细.xlsx", "customers": "/srv/o'brien/客户.csv",
+              "id_key": "/srv/keys/firm.key", "lists_dir": "/srv/crm/lists", "title": "Q3"}  # fmt: skip
+    nb = new_notebook()
+    nb.cells = [new_code_cell("\n".join(f"{k} = {v!r}" for k, v in params.items()))]
+    nb.metadata["papermill"] = {"parameters": params}
+    text = public_notebook_text(nbformat.writes(nb), params)
+    assert "/srv" not in text and "firm.key" not in text
+    back = nbformat.reads(text, as_version=4)
+    assert back.metadata["papermill"]["parameters"]["data"] == "销售 明细.xlsx"
+    assert 'customers = "客户.csv"' in back.cells[0].source
+    assert "data = '销售 明细.xlsx'" in back.cells[0].source
+    assert "id_key = '(key file given; see its fingerprint)'" in back.cells[0].source

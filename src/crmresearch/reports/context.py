@@ -111,7 +111,7 @@ class ReportContext:
 
     def public_params(self) -> dict[str, Any]:
         """The parameters as shown to managers (a data file by its name, never its path)."""
-        from crmresearch.reports.runner import public_parameters
+        from crmresearch.reports.params import public_parameters
 
         return public_parameters(self.params)
 

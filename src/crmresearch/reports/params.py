@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import datetime as _dt
+import json
 import math
 import os
 import re
@@ -31,11 +32,43 @@ __all__ = [
     "parse_yaml_params",
     "load_params_file",
     "validate_params",
+    "PATH_PARAMETERS",
+    "public_parameters",
+    "public_notebook_text",
 ]
 
 #: Values of the ``data`` parameter that name a bundled source instead of a file.
 BUILTIN_SOURCES = ("cdnow", "synthetic")
 BUILTIN_CAMPAIGNS = ("hillstrom", "none")  # the strategy report's campaign without a file
+PATH_PARAMETERS = ("data", "campaign", "customers", "lists_dir", "index_config")  # name only
+_KEY_SHOWN = "(key file given; see its fingerprint)"
+
+
+def public_parameters(params: dict[str, Any]) -> dict[str, Any]:
+    """Parameters as written for managers: files and folders by their name, never their path;
+    the id key file not at all (the report states the key's fingerprint)."""
+    out, builtin = dict(params), {"data": BUILTIN_SOURCES, "campaign": BUILTIN_CAMPAIGNS}
+    for key, value in [(k, out.get(k)) for k in PATH_PARAMETERS]:
+        if isinstance(value, str) and value and value not in builtin.get(key, ()):
+            out[key] = Path(value).name
+    return {**out, "id_key": _KEY_SHOWN} if out.get("id_key") else out
+
+
+def public_notebook_text(text: str, params: dict[str, Any]) -> str:
+    """The executed notebook's JSON with every path parameter shown as
+    :func:`public_parameters` shows it (papermill writes the values into the injected cell
+    and the metadata): the notebook travels with the report, the machine's paths do not."""
+    shown = public_parameters(params)
+    for key in (*PATH_PARAMETERS, "id_key"):
+        value, public = params.get(key), str(shown.get(key, ""))
+        if not isinstance(value, str) or not value or value == public:
+            continue
+        # the value as JSON writes it, and inside the injected cell's Python repr
+        inner = (value, repr(value)[1:-1])
+        forms = {json.dumps(v, ensure_ascii=a)[1:-1] for v in inner for a in (True, False)}
+        for form in sorted(forms, key=len, reverse=True):
+            text = text.replace(form, json.dumps(public, ensure_ascii=False)[1:-1])
+    return text
 
 
 @dataclass(frozen=True)

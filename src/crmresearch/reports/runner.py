@@ -38,7 +38,11 @@ from typing import Any
 
 from crmresearch._io import write_json, write_text
 from crmresearch.reports.labels import translate_markdown
-from crmresearch.reports.params import BUILTIN_CAMPAIGNS, BUILTIN_SOURCES, validate_params
+from crmresearch.reports.params import (
+    public_notebook_text,
+    public_parameters,
+    validate_params,
+)
 from crmresearch.reports.processes import (
     kernel_preexec,
     out_lock,
@@ -367,19 +371,6 @@ def _check_engine(formats: tuple[str, ...], pdf_engine: str) -> None:
         )
 
 
-PATH_PARAMETERS = ("data", "campaign", "customers", "lists_dir", "index_config")  # name only
-
-
-def public_parameters(params: dict[str, Any]) -> dict[str, Any]:
-    """Parameters as written for managers: files and folders by their name, never their path;
-    the id key file not at all (the report states the key's fingerprint)."""
-    out, builtin = dict(params), {"data": BUILTIN_SOURCES, "campaign": BUILTIN_CAMPAIGNS}
-    for key, value in [(k, out.get(k)) for k in PATH_PARAMETERS]:
-        if isinstance(value, str) and value and value not in builtin.get(key, ()):
-            out[key] = Path(value).name
-    return {**out, "id_key": "(key file given; see its fingerprint)"} if out.get("id_key") else out
-
-
 def run(
     name: str,
     params: dict[str, Any] | None = None,
@@ -489,7 +480,8 @@ def _run_checked(
         timings["execute"] = time.perf_counter() - t
         records = extract_records(nb)
         metrics = records.get("metrics", {})
-        files = {"ipynb": write_text(tmp / f"{name}.ipynb", nbformat.writes(nb))}
+        text = public_notebook_text(nbformat.writes(nb), params)  # no machine path
+        files = {"ipynb": write_text(tmp / f"{name}.ipynb", text)}
         title = str(params.get("title") or name.replace("_", " ").capitalize())
         files.update(
             _render(name, nb, tmp, title=title, formats=formats, pdf_engine=pdf_engine,

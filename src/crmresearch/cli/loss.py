@@ -35,10 +35,12 @@ def register(subparsers) -> None:
             "Compute calibration-period indicators, the classification index (fitted on them, "
             "or loaded with --index) and volume ABC tiers on calibration net revenue; core = top "
             "--core-share of customers by the index; neglected core = core outside the top "
-            "volume tier(s). Compares holdout churn (no purchase in the holdout window) and "
-            "revenue lost (calibration revenue of churned customers) of neglected core, served "
-            "core and others, with risk ratio/difference CIs, a two-proportion z-test and a "
-            "logistic regression. LOG is a transaction file, 'cdnow' or 'synthetic'."
+            "volume tier(s); over-served = top volume tier(s) outside the core. Compares "
+            "holdout churn (no purchase in the holdout window) and revenue lost (calibration "
+            "revenue of churned customers) of the four cells: the risk difference with the "
+            "Miettinen-Nurminen score CI and the p-value of the same test, the risk ratio, and "
+            "logistic regressions adjusted for calibration spend. LOG is a transaction file, "
+            "'cdnow' or 'synthetic'."
         ),
         formatter_class=HelpFormatter,
     )

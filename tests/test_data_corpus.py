@@ -66,6 +66,7 @@ def test_xlsx_with_chinese_sheet_name_excel_dates_serials_and_row_numbers():
     assert (log.n_read, log.n_accepted, log.n_rejected) == (7, 4, 3)
     # Excel row numbers: header is row 1, data rows 2..8
     assert reasons(log) == {5: "empty row", 7: "unparseable date", 8: "summary row"}
+    assert log.row_numbering == "sheet rows, as Excel numbers them"  # printed next to them
     f = log.frame
     assert f["date"].dt.strftime("%Y-%m-%d").tolist() == [
         "2024-01-05",  # real Excel date

@@ -30,6 +30,7 @@ from crmresearch.data.parsing import (
     _reason_text,
     _rejected_frame,
     _summary_mask,
+    row_numbering,
 )
 from crmresearch.data.reading import _read_raw
 from crmresearch.errors import DataError
@@ -356,11 +357,12 @@ def read_customers(
 
     frame = pd.DataFrame(out, index=pd.RangeIndex(n_read)).loc[accepted]
     frame.index = pd.Index(ids[accepted].to_numpy(), name="customer_id", dtype="str")
+    numbering = row_numbering(excel=table.excel, text=table.encoding is not None)
     rejected = _rejected_frame(raw, code, checks, first_row=table.first_row)
     if len(frame) == 0:
         raise DataError(
             f"{name}: no row was accepted ({n_read:,} read, all rejected: "
-            f"{_reason_text(rejected)}; first rejected data rows: {_first_rows(rejected)}). "
+            f"{_reason_text(rejected)}; first rejected rows: {_first_rows(rejected, numbering=numbering)}). "
             "Fix: check the customer_id column."
         )
     kinds, why = {}, {}

@@ -9,7 +9,12 @@ import numpy as np
 import pandas as pd
 
 from crmresearch._format import fmt_int, fmt_num, fmt_pct
-from crmresearch.data.parsing import _coerce_canonical, _count_duplicate_rows, _factorize
+from crmresearch.data.parsing import (
+    _coerce_canonical,
+    _count_duplicate_rows,
+    _factorize,
+    row_numbering,
+)
 from crmresearch.data.schema import _REASONS, CANONICAL_COLUMNS, REQUIRED_COLUMNS
 from crmresearch.errors import DataError
 
@@ -215,6 +220,12 @@ class TransactionLog:
     @property
     def columns(self) -> tuple[str, ...]:
         return tuple(self.frame.columns)
+
+    @property
+    def row_numbering(self) -> str:
+        """What the ``row`` numbers of :attr:`rejected` count (sheet rows for Excel, data rows
+        without the header for text files), as printed next to them."""
+        return row_numbering(excel=self.sheet is not None, text=self.encoding is not None)
 
     @property
     def rejected_share(self) -> float:

@@ -268,8 +268,19 @@ def _reason_text(rejected: pd.DataFrame) -> str:
     return ", ".join(f"{reason} {count:,}" for reason, count in counts.items())
 
 
-def _first_rows(rejected: pd.DataFrame, k: int = 5) -> str:
-    return ", ".join(str(r) for r in rejected["row"].head(k))
+def row_numbering(*, excel: bool, text: bool) -> str:
+    """What the ``row`` numbers of rejected rows count, said where they are printed: an Excel
+    sheet's row numbers are the sheet's; a text file's data rows do not count the header."""
+    if excel:
+        return "sheet rows, as Excel numbers them"
+    if text:
+        return "data rows, header not counted: the file's line is one more"
+    return "row positions, 1 = the first row"
+
+
+def _first_rows(rejected: pd.DataFrame, k: int = 5, *, numbering: str = "") -> str:
+    rows = ", ".join(str(r) for r in rejected["row"].head(k))
+    return f"{rows} ({numbering})" if numbering else rows
 
 
 def _coerce_canonical(frame: pd.DataFrame) -> pd.DataFrame:

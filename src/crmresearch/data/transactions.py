@@ -29,6 +29,7 @@ from crmresearch.data.parsing import (
     _reason_text,
     _rejected_frame,
     _summary_mask,
+    row_numbering,
 )
 from crmresearch.data.reading import RawTable, _read_raw
 from crmresearch.data.scan import MAX_LINE_BYTES
@@ -186,11 +187,12 @@ def validate_transactions(
     frame = pd.DataFrame({c: parsed[c] for c in CANONICAL_COLUMNS if c in parsed}, copy=False)
     if not accepted.all():  # no copy of a clean log
         frame = frame.loc[accepted].reset_index(drop=True)
+    numbering = row_numbering(excel=raw.excel, text=raw.encoding is not None)
     rejected = _rejected_frame(frame_raw, code, checks, first_row=raw.first_row)
     if len(frame) == 0:
         raise DataError(
             f"{name}: no row was accepted ({n_read:,} read, all rejected: "
-            f"{_reason_text(rejected)}; first rejected data rows: {_first_rows(rejected)}). "
+            f"{_reason_text(rejected)}; first rejected rows: {_first_rows(rejected, numbering=numbering)}). "
             f"Fix: {fix_for(rejected, hint)}"
         )
     return TransactionLog(

@@ -50,7 +50,7 @@ def test_columns_date_format_and_rejected_file(tmp_path, capsys):
     assert "rows rejected               2" in out
     assert "- unparseable date: 1" in out and "- missing customer_id: 1" in out
     assert "2020-01-31 .. 2020-02-01" in out
-    assert "first rejected rows: 2, 3 (data rows, header not counted: the file's line is one more)" in out
+    assert "first rejected rows: 2, 3 [row numbers: data rows, header not counted: the file's line is one more]" in out
     rejected = pd.read_csv(out_file, dtype=str, keep_default_na=False)
     assert rejected["row"].tolist() == ["2", "3"]
     assert rejected["reason"].tolist() == ["unparseable date", "missing customer_id"]

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     print(log.summary())
     if log.n_rejected:
         first = ", ".join(str(r) for r in log.rejected["row"].head(5))
-        print(f"  first rejected rows: {first} ({log.row_numbering})")
+        print(f"  first rejected rows: {first} [row numbers: {log.row_numbering}]")
     if args.rejected:
         with writing(args.rejected):
             path = write_frame(args.rejected, log.rejected, index=False)

@@ -268,7 +268,8 @@ class TransactionLog:
             f"{self.source}: {fmt_int(self.n_rejected)} of {fmt_int(self.n_read)} rows "
             f"({fmt_pct(self.rejected_share)}) were rejected, more than max_rejected_share "
             f"{fmt_pct(max_share)}; the results would describe the rest only. Top reasons: "
-            f"{'; '.join(parts)}. Fix: {fix_for(self.rejected, self.date_format_hint)} "
+            f"{'; '.join(parts)} [row numbers: {self.row_numbering}]. "
+            f"Fix: {fix_for(self.rejected, self.date_format_hint)} "
             "(or raise max_rejected_share knowingly)."
         )
 

@@ -280,7 +280,7 @@ def row_numbering(*, excel: bool, text: bool) -> str:
 
 def _first_rows(rejected: pd.DataFrame, k: int = 5, *, numbering: str = "") -> str:
     rows = ", ".join(str(r) for r in rejected["row"].head(k))
-    return f"{rows} ({numbering})" if numbering else rows
+    return f"{rows} [row numbers: {numbering}]" if numbering else rows
 
 
 def _coerce_canonical(frame: pd.DataFrame) -> pd.DataFrame:

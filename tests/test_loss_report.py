@@ -123,15 +123,35 @@ def test_polish_texts(study, monkeypatch):
 
 @pytest.fixture(scope="module")
 def yuan_report(tmp_path_factory):
+    """Run as the README shows: from the analyst's folder, with a relative --out and id_key."""
+    import os
+
     from crmresearch import reports
 
-    return reports.run("core_customer_loss",
-                       {"data": "synthetic", "n_customers": 400, "n_boot": 20, "currency": "¥"},
-                       tmp_path_factory.mktemp("yuan"), progress=False, formats=("html",))  # fmt: skip
+    folder, before = tmp_path_factory.mktemp("yuan"), _package_notebook_files()
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        result = reports.run("core_customer_loss",
+                             {"data": "synthetic", "n_customers": 400, "n_boot": 20, "currency": "¥",
+                              "id_key": "keys/firm.key"},
+                             "out", progress=False, formats=("html",))  # fmt: skip
+    finally:
+        os.chdir(cwd)
+    assert _package_notebook_files() == before  # nothing written into the package
+    return result, folder
+
+
+def _package_notebook_files() -> list[str]:
+    from crmresearch import reports
+
+    folder = reports.notebook_path("core_customer_loss").parent
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
 
 
 @pytest.mark.slow
 def test_rendered_yuan_report_has_no_dollar(yuan_report):
+    yuan_report, _folder = yuan_report
     html = (yuan_report.out_dir / "core_customer_loss.html").read_text(encoding="utf-8")
     text = re.sub(r"<[^>]+>", " ", re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", html, flags=re.S))
     assert "¥" in text and "Revenue at risk in the neglected core: ¥" in text
@@ -140,7 +160,15 @@ def test_rendered_yuan_report_has_no_dollar(yuan_report):
 
 @pytest.mark.slow
 def test_rendered_report_holds_its_lists(yuan_report):
+    from crmresearch._privacy import key_fingerprint, load_key
+
+    yuan_report, folder = yuan_report
+    assert yuan_report.out_dir == folder / "out" / "core_customer_loss"
     files = {p.name for p in yuan_report.out_dir.iterdir()}
     assert "customer_lists.csv" in files and "customer_lists.xlsx" in files
+    # the relative id_key is the caller's file: created there, and the lists are keyed with it
+    key = folder / "keys" / "firm.key"
+    assert key.is_file()
+    assert yuan_report.metrics["id_key_fingerprint"] == key_fingerprint(load_key(key, create=False))
     html = (yuan_report.out_dir / "core_customer_loss.html").read_text(encoding="utf-8")
     assert "The complete lists are in customer_lists.csv and customer_lists.xlsx" in html

@@ -358,7 +358,8 @@ def validate_params(
 
     Returns the full parameter set (defaults overridden by ``params``) with a relative ``data``
     path made absolute (relative to ``base_dir``, default the current directory); so is a
-    ``campaign`` file and ``customers`` file (the kernel runs in the output folder).
+    ``campaign`` file, a ``customers`` file and an ``index_config`` YAML file (which must
+    exist), and the ``id_key`` file and ``lists_dir`` folder the kernel writes.
 
     Raises
     ------
@@ -394,8 +395,25 @@ def validate_params(
     if isinstance(customers, str) and customers:
         fix = 'give an existing CSV/Parquet/XLSX path or "" for none'
         merged["customers"] = _existing_file("customers", customers, fix, label, base_dir)
+    config = merged.get("index_config")  # a built-in name, or a YAML file resolved like data
+    if isinstance(config, str) and not re.fullmatch(r"[A-Za-z0-9_\-]+", config):
+        fix = "give an existing .yaml file or a built-in index system (ecommerce, retail, bank)"
+        merged["index_config"] = _existing_file("index_config", config, fix, label, base_dir)
+    for name in ("id_key", "lists_dir"):  # written by the kernel: where the caller means them
+        value = merged.get(name)
+        if isinstance(value, str) and value:
+            merged[name] = _absolute(value, base_dir)
     check_settings(merged, label)
     return merged
+
+
+def _absolute(value: str, base_dir) -> str:
+    """``value`` as an absolute path, relative ones against ``base_dir`` (else the working
+    folder): the kernel must not resolve them against its own folder."""
+    path = Path(value).expanduser()
+    if not path.is_absolute():
+        path = Path(base_dir or os.getcwd()) / path
+    return str(path.absolute())
 
 
 def _existing_file(kind: str, value: str, fix: str, label: str, base_dir) -> str:

@@ -299,7 +299,7 @@ def _execute(
                 parameters=None,  # injected above, as literals
                 kernel_name="python3",
                 progress_bar=progress,
-                cwd=str(notebook.parent),
+                cwd=os.getcwd(),  # the caller's folder, never the package's notebooks folder
                 execution_timeout=timeout,
                 kernel_manager_class=_kernel_manager_class(notebook),
             )
@@ -427,7 +427,7 @@ def run(
     if not nb_path.is_file():
         raise FileNotFoundError(f"report notebook {nb_path} not found")
     full_params = validate_params(nb_path, params)
-    out_root = Path(out_dir)
+    out_root = Path(out_dir).absolute()  # the kernel writes the lists there
     job = dict(name=name, nb_path=nb_path, params=full_params, out_root=out_root,
                formats=formats, pdf_engine=pdf_engine, progress=progress, timeout=timeout, t0=t0)  # fmt: skip
     if not lock:
@@ -545,7 +545,7 @@ def run_reports(
     their temporary folders. ``on_result((name, result, error))`` is called as each report in
     ``names`` order is done; the list of those tuples is returned.
     """
-    out_root = Path(out_dir)
+    out_root = Path(out_dir).absolute()  # the kernel writes the lists there
     formats = parse_formats(formats)
     outcomes: list = []
 

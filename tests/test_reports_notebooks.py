@@ -256,7 +256,9 @@ def test_cli_bad_parameters_exit_2(tmp_path, capsys, argv, message):
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
-def test_cli_failing_notebook_exit_1_no_partial_output(tmp_path, capsys):
+def test_cli_data_error_in_the_notebook_exit_2_no_partial_output(tmp_path, capsys):
+    """Bad input found inside the kernel is still bad input: one line, exit 2 (a failing cell
+    of the report's own code is exit 1: tests/test_reports.py)."""
     bad = tmp_path / "header_only.csv"
     bad.write_text("customer_id,date,amount\n")
     out = tmp_path / "out"
@@ -265,9 +267,10 @@ def test_cli_failing_notebook_exit_1_no_partial_output(tmp_path, capsys):
                  "-p", "calibration_end=2020-06-30", "-p", "holdout_end=2020-12-31",
                  "--no-progress"])  # fmt: skip
     err = capsys.readouterr().err
-    assert code == 1
-    assert "segment_value.ipynb failed in cell" in err
-    assert "DataError" in err and "header_only.csv" in err
+    assert code == 2
+    assert "report segment_value: " in err and "header_only.csv" in err
+    assert "failed in cell" not in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
     assert not any(out.iterdir())  # no report folder, no temporary folder
 
 

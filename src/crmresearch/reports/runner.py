@@ -180,7 +180,7 @@ def _kernel_manager_class(notebook: Path):
 
 #: Errors raised in a notebook that are the input's fault, not the report's: the run ends with
 #: a :class:`~crmresearch.errors.DataError` (CLI exit 2) carrying the error's own message.
-INPUT_ERRORS = ("RejectedRowsError", "WindowError")
+INPUT_ERRORS = ("DataError", "RejectedRowsError", "WindowError")
 
 
 def _tags(cell) -> list[str]:
@@ -210,7 +210,10 @@ def _cell_failure(name: str, exc: Exception, nb) -> Exception:
     ename = getattr(exc, "ename", type(exc).__name__)
     evalue = getattr(exc, "evalue", str(exc))
     if ename in INPUT_ERRORS:
-        return DataError(f"report {name}: {evalue}")
+        # the data layer names CLI options; a report takes them as -p parameters
+        hint = " [in a report the reading options are parameters: -p encoding=..., -p sep=..., "\
+            "-p columns=..., -p date_format=..., -p sheet=...]" if "CLI --" in evalue else ""
+        return DataError(f"report {name}: {evalue}{hint}")
     if index is None:
         return ReportError(f"report {name}: notebook execution failed: {ename}: {evalue}")
     # Number cells as in the source notebook, without the injected-parameters cell.

@@ -26,11 +26,11 @@ MARKER = "secret-folder-7f3a"
 HEADER = {"customer_id": "客户编号", "date": "交易日期", "amount": "金额"}
 
 
-def _export(tmp_path, n_customers=300, bad_rows=1):
+def _export(tmp_path, n_customers=300, bad_rows=1, unit=""):
     syn = make_crm_data(n_customers=n_customers, seed=2)
     frame = syn.transactions.frame[["customer_id", "date", "amount"]].copy()
     frame["date"] = frame["date"].dt.strftime("%Y-%m-%d")
-    frame["amount"] = frame["amount"].map(lambda v: f"{v:.2f}")
+    frame["amount"] = frame["amount"].map(lambda v: f"{v:.2f}{unit}")
     for i in range(bad_rows):  # unparseable amounts: rejected row by row, with a reason
         frame.iloc[i, frame.columns.get_loc("amount")] = "n/a?"
     folder = tmp_path / MARKER
@@ -49,14 +49,13 @@ def _visible_html(html: str) -> str:
 @pytest.fixture(scope="module")
 def gbk_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("gbk")
-    path, syn, n_rows = _export(tmp)
+    path, syn, n_rows = _export(tmp, unit="元")  # no currency parameter: the amounts say ¥
     last = syn.transactions.frame["date"].max()
     params = {
         "data": str(path),
         "columns": {v: k for k, v in HEADER.items()},
         "encoding": "gb18030",
         "sep": ";",
-        "currency": "¥",
         "calibration_end": f"{syn.truth.calibration_end:%Y-%m-%d}",
         "holdout_end": f"{last + pd.Timedelta(days=31):%Y-%m-%d}",
     }

@@ -25,6 +25,8 @@ __all__ = [
     "p_text",
     "p_equals",
     "kmo_label",
+    "CURRENCY_SYMBOLS",
+    "currency_symbol",
 ]
 
 NBSP = "\u00a0"
@@ -32,6 +34,18 @@ MINUS = "\u2212"
 DASH = "–"  # shown for a missing value
 _PERCENT = re.compile(r"(\d) %")
 _HYPHEN_MINUS = re.compile(r"(?<![\w.])-(?=[\d$¥€£])")
+
+
+#: Symbol for the ISO code the reader found in the amounts (``TransactionLog.currency``).
+CURRENCY_SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+
+
+def currency_symbol(given: str | None, log: Any = None) -> str:
+    """The symbol money is printed with: ``given`` when set, else the symbol of the currency
+    the log's amounts carried (``log.currency``: ¥ for 元/RMB/CNY), else "$"."""
+    if given:
+        return str(given)
+    return CURRENCY_SYMBOLS.get(getattr(log, "currency", None) or "", "$")
 
 
 def is_missing(x: Any) -> bool:

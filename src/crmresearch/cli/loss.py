@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from crmresearch import _format
 from crmresearch._io import write_json
 from crmresearch._privacy import key_fingerprint, load_key, new_key
 from crmresearch.cli._args import (
@@ -163,15 +164,9 @@ def check_windows(args: argparse.Namespace) -> None:
     check_order(("--holdout-start", args.holdout_start), ("--holdout-end", args.holdout_end))
 
 
-#: Symbol for the ISO code the reader found in the amounts (``TransactionLog.currency``).
-CURRENCY_SYMBOLS = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
-
-
 def currency_symbol(args: argparse.Namespace, log) -> str:
     """``--currency``, else the symbol of the currency the amounts carried, else "$"."""
-    if args.currency:
-        return args.currency
-    return CURRENCY_SYMBOLS.get(getattr(log, "currency", None) or "", "$")
+    return _format.currency_symbol(args.currency, log)
 
 
 def customer_lists(result, study: Study, args: argparse.Namespace):

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crmresearch._format import fmt_int, fmt_pct
+from crmresearch._format import currency_symbol, fmt_int, fmt_pct
 from crmresearch.errors import DataError
 
 # The study refuses a mostly rejected log: one check, one error class for the CLI and reports.
@@ -153,7 +153,6 @@ def begin(name: str, namespace: Mapping[str, Any], *, show_title: bool = True) -
     log = display.capture_warnings()  # warnings go to a note in the appendix, never the body
     display.setup_figures(params.get("language", "en"))
     labels.set_language(params.get("language", "en"))
-    labels.set_currency(params.get("currency") or "$")
     study = Study.from_params(
         params.get("data", "cdnow"),
         columns=params.get("columns") or None,
@@ -164,6 +163,8 @@ def begin(name: str, namespace: Mapping[str, Any], *, show_title: bool = True) -
         customers=params.get("customers") or None,
         **{k: v for k, v in params.items() if k not in _SOURCE_PARAMETERS},
     )
+    # "" = the currency the amounts carry (as the CLI): a 元/RMB export is printed in ¥
+    labels.set_currency(currency_symbol(params.get("currency"), study.log))
     truncated = holdout_coverage(study)
     context = ReportContext(name=name, params=params, study=study, warnings=log)
     if not show_title:

@@ -470,8 +470,11 @@ def check_settings(params: dict[str, Any], label: str) -> None:
 
     check_fonts(str(params.get("language", "en")))  # a Chinese report needs a CJK font
     currency = params.get("currency")
-    if currency is not None and not (0 < len(str(currency)) <= 8):
-        raise ValueError(f"report {label}: currency = {currency!r}: give a symbol such as $, ¥, €")
+    if currency is not None and not (0 <= len(str(currency)) <= 8):
+        raise ValueError(
+            f"report {label}: currency = {currency!r}: give a symbol such as $, ¥, € "
+            '(or "" for the one the amounts carry)'
+        )
 
 
 _coerce = coerce  # the name used before the split (tests, callers)

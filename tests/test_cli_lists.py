@@ -92,6 +92,7 @@ def test_raw_ids_go_to_a_separate_file(tmp_path):
     raw = read_csv_list(tmp_path / "lists.raw-ids.csv")
     shared = read_csv_list(lst)
     assert list(raw.columns) == ["customer", "customer_id"]
+    assert (tmp_path / "lists.raw-ids.csv").stat().st_mode & 0o777 == 0o600  # as the key file
     assert set(raw["customer"]) == set(shared["customer"])
     # the pseudonym is HMAC-SHA256(key, id): recomputed independently of the package
     secret = bytes.fromhex(key.read_text().strip())

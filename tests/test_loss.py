@@ -237,6 +237,27 @@ def test_problem_customers_rules_reasons_and_skips():
     assert p.attrs["n_missing"]["late_payment_rate"] == 1 and "c" not in p.index
     custom = L.problem_customers(f, rules=[("days_overdue", ">=", 10, "overdue 10+ days")])
     assert list(custom.index) == ["a", "d"] and custom.attrs["n_checked"] == 4
+    # each rule names its action, once per customer; a rule without one says to review it
+    assert p.loc["a", "actions"] == "check open invoices and payment terms before new credit or offers"
+    assert custom.loc["a", "actions"] == "review: overdue 10+ days"
+
+
+def test_problem_list_treatment_follows_the_failed_rules(world):
+    """A customer on the problem list for returns is not sent to credit control."""
+    index_values, volume, outcomes, revenue = world
+    r = L.potential_core_loss(index_values, volume, outcomes, revenue_before=revenue,
+                              pseudonymize=False)  # fmt: skip
+    ids = list(index_values.index[:3])
+    f = pd.DataFrame({"late_payment_rate": [0.5, 0.0, 0.5], "return_rate": [0.0, 0.4, 0.4]},
+                     index=ids)  # fmt: skip
+    t = r.customer_lists(problems=L.problem_customers(f)).table.set_index("customer")
+    credit = "check open invoices and payment terms before new credit or offers"
+    returns = "review the returns with the customer (product, quality, fit) before new offers"
+    assert t.loc[ids[0], "treatment"] == f"Problem first: {credit}."
+    assert t.loc[ids[1], "treatment"] == f"Problem first: {returns}."
+    assert t.loc[ids[2], "treatment"] == f"Problem first: {credit}; {returns}."
+    own = r.customer_lists(problems=L.problem_customers(f), treatments={"problem": "Call us."})
+    assert set(own.table.loc[own.table["primary_list"] == "problem", "treatment"]) == {"Call us."}
 
 
 # ------------------------------------------------------------------ synthetic acceptance

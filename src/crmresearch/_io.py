@@ -14,10 +14,13 @@ from pathlib import Path
 from typing import Any
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> Path:
+def atomic_write(
+    path: str | os.PathLike, write: Callable[[Path], Any], *, private: bool = False
+) -> Path:
     """Call ``write(tmp_path)`` then move ``tmp_path`` onto ``path``; clean up on failure.
 
-    The file gets mode ``0666 & ~umask`` (as with ``open(path, "w")``), not mkstemp's 0600.
+    The file gets mode ``0666 & ~umask`` (as with ``open(path, "w")``), not mkstemp's 0600;
+    ``private=True`` keeps it owner-only (0600: real customer ids, keys).
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -28,7 +31,7 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> Path:
         write(tmp_path)
         # mkstemp makes the file owner-only (0600); an output file is for sharing, so give it
         # the permissions a plain open() would: 0666 minus the umask.
-        tmp_path.chmod(0o666 & ~_current_umask())
+        tmp_path.chmod(0o600 if private else 0o666 & ~_current_umask())
         os.replace(tmp_path, target)
     except BaseException:
         tmp_path.unlink(missing_ok=True)

@@ -241,7 +241,8 @@ def run(args: argparse.Namespace) -> int:
                 "neglected core; _low/_high: its Wilson 95 % CI):"
             )
             rates = ("neglected_churn_rate", "neglected_churn_low", "neglected_churn_high")
-            print(table.to_string(formatters=dict.fromkeys(rates, "{:.1%}".format)))
+            pct = lambda x: "–" if x != x else f"{x:.1%}"  # noqa: E731 - NaN: no neglected core
+            print(table.to_string(formatters=dict.fromkeys(rates, pct)))
         facts["by_attribute"] = {
             col: {str(v): {k: _plain(x) for k, x in row.items()} for v, row in t.iterrows()}
             for col, t in tables.items()

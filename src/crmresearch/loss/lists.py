@@ -37,8 +37,8 @@ LIST_DEFINITIONS = {
 }
 
 TREATMENTS = {
-    "problem": "Credit control first: check open invoices and payment terms before new credit "
-    "or offers.",
+    "problem": "Problem first: what the customer's failed rules call for (open invoices and "
+    "payment terms; returns), before new credit or offers.",
     "neglected_core": "Key-account care: name an account manager, contact within 30 days and "
     "offer the service level of the top volume tier.",
     "rising_star": "Nurture: personal contact and a trial of next-tier benefits while their "
@@ -46,6 +46,19 @@ TREATMENTS = {
     "over_served": "Review the service level: keep key-account service where the margin pays "
     "for it, otherwise move to standard service.",
 }
+
+def _treatments(primary: pd.Series, ids, treat: dict, problems) -> list[str]:
+    """The list's treatment; a problem customer's names what its failed rules call for (a
+    return problem is not a credit problem)."""
+    actions = pd.Series(dtype="object")
+    if problems is not None and "actions" in getattr(problems, "columns", []):
+        actions = problems["actions"].reindex(ids)
+    out = []
+    for i, p in zip(ids, primary, strict=True):
+        action = actions.get(i) if p == "problem" and len(actions) else None
+        out.append(f"Problem first: {action}." if isinstance(action, str) and action else treat[p])
+    return out
+
 
 REVENUE_BAND_EDGES = (0.0, 100.0, 250.0, 500.0, 1_000.0, 2_500.0, 5_000.0, 10_000.0)
 
@@ -128,7 +141,9 @@ class CustomerLists:
                 raise ValueError("real_ids_file: the lists show raw ids already; nothing to map")
             m = self._real_ids.rename("customer_id").rename_axis("customer").reset_index()
             p = Path(real_ids_file)
-            atomic_write(p, lambda tmp: m.to_csv(tmp, index=False, encoding="utf-8-sig"))
+            # the real ids: owner-only, like the key file
+            atomic_write(p, lambda tmp: m.to_csv(tmp, index=False, encoding="utf-8-sig"),
+                         private=True)  # fmt: skip
             paths.append(p)
         return paths
 
@@ -183,6 +198,10 @@ def customer_lists(result, *, rising=None, problems=None, p_alive: pd.Series | N
         Default: as the result.
     """
     treat = {**TREATMENTS, **(treatments or {})}
+    if "problem" in (treatments or {}):  # the caller's own words for the problem list
+        problems_for_actions = None
+    else:
+        problems_for_actions = problems
     cust = result.customers
     pseudo = result.pseudonymized if pseudonymize_ids is None else bool(pseudonymize_ids)
     members = {
@@ -205,7 +224,7 @@ def customer_lists(result, *, rising=None, problems=None, p_alive: pd.Series | N
         {
             "primary_list": primary.to_numpy(),
             "also_in": also,
-            "treatment": [treat[p] for p in primary],
+            "treatment": _treatments(primary, ids, treat, problems_for_actions),
             "volume_tier": info["volume_tier"].to_numpy(),
         },
         index=ids,

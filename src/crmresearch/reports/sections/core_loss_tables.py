@@ -210,10 +210,14 @@ def out_of_time_table(validity) -> pd.DataFrame | None:
         return None
     sp = validity.spread.reset_index()
     sp = sp[sp["metric"] == "value_capture"].set_index("scheme")
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {"windows": sp["windows"].astype("int64"), "mean": sp["mean"], "sd": sp["std"],
          "min": sp["min"], "max": sp["max"]}
     )  # fmt: skip
+    labels = validity.table["label"] if "label" in validity.table else pd.Series(dtype=str)
+    out.index = [labels.get(k, k) for k in out.index]  # the schemes' names, as in the table above
+    out.index.name = "scheme"
+    return out
 
 
 def _recency_caveat(study, values, tiers_by_period, rising) -> str:

@@ -110,5 +110,24 @@ def test_help(capsys):
         main(["validate", "--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    for option in ("--columns", "--date-format", "--sep", "--encoding", "--rejected", "cdnow"):
+    for option in ("--columns", "--date-format", "--sep", "--encoding", "--decimal", "--rejected",
+                   "cdnow"):  # fmt: skip
         assert option in out
+
+
+def test_decimal_comma_option(tmp_path, capsys):
+    src = tmp_path / "eu.csv"
+    src.write_text("Kunde;Datum;Betrag\nk1;2024-01-05;1.234,50\nk2;2024-01-06;99,90\n")
+    columns = ("--columns", "Kunde=customer_id,Datum=date,Betrag=amount")
+    code, out, err = run(capsys, src, *columns, "--decimal", ",")
+    assert code == 0, err
+    assert "rows accepted               2" in out and "total amount            1,334.40" in out
+    code, out, err = run(capsys, src, *columns)  # the default decimal point rejects both
+    assert code == 2 and "pass decimal=',' (CLI --decimal ,)" in err
+
+
+def test_decimal_option_names_its_choices(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["validate", str(tmp_path / "x.csv"), "--decimal", ";"])
+    assert exc.value.code == 2
+    assert "--decimal: invalid choice: ';' (choose from '.', ',')" in capsys.readouterr().err

@@ -112,3 +112,13 @@ def test_fix_for_amounts_names_only_options_that_exist(tmp_path):
 def test_fix_for_each_reason(reason, expected):
     rejected = pd.DataFrame({"row": [1, 2, 3], "reason": [reason, reason, "unparseable amount"]})
     assert expected in fix_for(rejected)
+
+
+def test_report_page_one_rows_line_shows_a_tiny_share():
+    from types import SimpleNamespace
+
+    from crmresearch.reports.context import rows_line
+
+    log = SimpleNamespace(n_read=14585, n_accepted=14581, n_rejected=4)
+    study = SimpleNamespace(source=SimpleNamespace(log=log))
+    assert rows_line(study) == pct("rows read 14,585 / accepted 14,581 / rejected 4 (0.027 %)")

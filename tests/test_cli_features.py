@@ -128,3 +128,51 @@ def test_features_cli_help(capsys):
     assert exc.value.code == 0
     text = capsys.readouterr().out
     assert "--end" in text and "--summary" in text and "regularity_cv" in text
+
+
+@pytest.fixture()
+def customers_csv(tmp_path):
+    """A customer attribute file with Chinese text columns, as a GBK/Excel export has them."""
+    path = tmp_path / "cust.csv"
+    path.write_text(
+        "customer_id,区域,行业\na,华中,制造\nb,华东,零售\nc,华南,零售\n", encoding="utf-8"
+    )
+    return path
+
+
+def test_features_cli_summary_with_text_attributes(log_csv, customers_csv, tmp_path, capsys):
+    out, md = tmp_path / "f.parquet", tmp_path / "f.md"
+    code = main(
+        ["features", str(log_csv), "--end", "2024-02-29", "--out", str(out), "--summary", str(md),
+         "--customers", str(customers_csv)]
+    )  # fmt: skip
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert (
+        "indicators (11): recency_days, frequency, purchase_days, monetary, avg_order_value, "
+        "quantity, tenure_days, active_months, monthly_volume, regularity_cv, spend_trend\n"
+    ) in printed
+    assert "customer attributes (2): 区域, 行业\n" in printed
+    got = pd.read_parquet(out)
+    assert got.loc["a", "区域"] == "华中" and got.loc["b", "行业"] == "零售"
+    text = md.read_text(encoding="utf-8")
+    assert (
+        "- Customer attributes joined from `cust.csv` (in the table, not described here): "
+        "`区域`, `行业`\n- Indicators: 11\n"
+    ) in text
+    assert "| `区域` |" not in text and "| `行业` |" not in text
+    assert (
+        "| `monetary` | Monetary (net revenue) | 消费金额 | currency | + | 2 | 0 | 22.50 |" in text
+    )
+
+
+def test_describe_features_leaves_out_text_attributes(log_csv, customers_csv):
+    from crmresearch.data import read_customers
+    from crmresearch.features import describe_features
+
+    frame = pd.read_csv(log_csv, dtype={"customer_id": "str"}, parse_dates=["date"])
+    features = customer_features(frame, end="2024-02-29", indicators=("frequency", "monetary"))
+    joined = features.join(read_customers(customers_csv).frame)
+    desc = describe_features(joined)
+    assert list(desc.index) == ["frequency", "monetary"]
+    assert desc.loc["monetary", "mean"] == 22.5

@@ -110,5 +110,87 @@ def test_help(capsys):
         main(["validate", "--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    for option in ("--columns", "--date-format", "--sep", "--encoding", "--rejected", "cdnow"):
+    for option in ("--columns", "--date-format", "--sep", "--encoding", "--decimal", "--rejected",
+                   "cdnow"):  # fmt: skip
         assert option in out
+
+
+@pytest.fixture()
+def gbk_export(tmp_path):
+    """A GBK export from Chinese Excel: Chinese headers, a totals row and a bad date."""
+    src = tmp_path / "导出.csv"
+    text = "客户编号,交易日期,金额\nK001,2024-01-05,10\nK002,2024-01-06,20\n合计,,30\nK003,昨天,5\n"
+    src.write_bytes(text.encode("gbk"))
+    return src
+
+
+MAPPING = "客户编号=customer_id,交易日期=date,金额=amount"
+
+
+def test_rejected_csv_has_a_bom_for_excel(gbk_export, tmp_path, capsys):
+    out_file = tmp_path / "rejected.csv"
+    code, out, err = run(capsys, gbk_export, "--columns", MAPPING, "--rejected", out_file)
+    assert code == 0, err
+    assert "rejected rows (2) written to" in out
+    raw = out_file.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 byte-order mark: Excel decodes it as UTF-8
+    assert raw.decode("utf-8-sig").splitlines() == [
+        "row,reason,客户编号,交易日期,金额",
+        "3,summary row,合计,,30",
+        "4,unparseable date,K003,昨天,5",
+    ]
+
+
+def test_rejected_xlsx(gbk_export, tmp_path, capsys):
+    import openpyxl
+
+    out_file = tmp_path / "rejected.xlsx"
+    code, out, err = run(capsys, gbk_export, "--columns", MAPPING, "--rejected", out_file)
+    assert code == 0, err
+    sheet = openpyxl.load_workbook(out_file)["rejected"]
+    assert [list(r) for r in sheet.iter_rows(values_only=True)] == [
+        ["row", "reason", "客户编号", "交易日期", "金额"],
+        [3, "summary row", "合计", None, "30"],
+        [4, "unparseable date", "K003", "昨天", "5"],
+    ]
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_rejected_xlsx_keeps_rows_with_control_characters(tmp_path, capsys):
+    import openpyxl
+
+    src = tmp_path / "nul.csv"
+    good = b"".join(b"a%d,2024-01-01,1\n" % i for i in range(20))
+    src.write_bytes(b"customer_id,date,amount\nb\x00x,2024-01-02,2\n" + good)
+    out_file = tmp_path / "rejected.xlsx"
+    code, out, err = run(capsys, src, "--rejected", out_file)
+    assert code == 0, err
+    rows = list(openpyxl.load_workbook(out_file)["rejected"].iter_rows(values_only=True))
+    assert rows[1][:3] == (1, "NUL byte", "b\ufffdx")
+
+
+def test_rejected_file_suffix_checked_before_reading(gbk_export, tmp_path, capsys):
+    code, out, err = run(capsys, gbk_export, "--rejected", tmp_path / "rejected.txt")
+    assert code == 2 and out == ""
+    assert err == (
+        "crmresearch validate: error: --rejected "
+        f"{tmp_path / 'rejected.txt'}: unsupported suffix '.txt'; use .csv, .xlsx or .parquet\n"
+    )
+
+
+def test_decimal_comma_option(tmp_path, capsys):
+    src = tmp_path / "eu.csv"
+    src.write_text("Kunde;Datum;Betrag\nk1;2024-01-05;1.234,50\nk2;2024-01-06;99,90\n")
+    columns = ("--columns", "Kunde=customer_id,Datum=date,Betrag=amount")
+    code, out, err = run(capsys, src, *columns, "--decimal", ",")
+    assert code == 0, err
+    assert "rows accepted               2" in out and "total amount            1,334.40" in out
+    code, out, err = run(capsys, src, *columns)  # the default decimal point rejects both
+    assert code == 2 and "pass decimal=',' (CLI --decimal ,)" in err
+
+
+def test_decimal_option_names_its_choices(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["validate", str(tmp_path / "x.csv"), "--decimal", ";"])
+    assert exc.value.code == 2
+    assert "--decimal: invalid choice: ';' (choose from '.', ',')" in capsys.readouterr().err

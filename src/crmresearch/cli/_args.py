@@ -103,7 +103,7 @@ def add_log_options(
     parser: argparse.ArgumentParser, *, synthetic: bool = True, study: bool = True
 ) -> None:
     """The options every command that reads a transaction log shares (``validate``, ``features``,
-    ``loss``): column mapping, date format, delimiter, encoding, Excel sheet; where the command
+    ``loss``): column mapping, date format, delimiter, encoding, decimal mark, Excel sheet; where the command
     accepts the source ``synthetic``, the generator's size and seed; where it builds a study, the
     largest share of rejected rows it accepts and the customer attribute file."""
     parser.add_argument(
@@ -131,6 +131,12 @@ def add_log_options(
         metavar="E",
         default=None,
         help="text encoding, e.g. gb18030 (default: UTF-8, else detected and reported)",
+    )
+    parser.add_argument(
+        "--decimal",
+        choices=(".", ","),
+        default=None,
+        help="decimal mark of amounts, quantities and profits: ',' for 1.234,50 (default: '.')",
     )
     parser.add_argument(
         "--sheet",
@@ -205,6 +211,7 @@ def load_data(source: str, args: argparse.Namespace, *, command: str, report_rej
         encoding=getattr(args, "encoding", None),
         sep="\t" if getattr(args, "sep", None) in ("\\t", "tab") else getattr(args, "sep", None),
         sheet=_sheet(getattr(args, "sheet", None)),
+        decimal=getattr(args, "decimal", None),
     )
     log = loaded.log
     encoding, how = getattr(log, "encoding", None), getattr(log, "encoding_how", "detected")

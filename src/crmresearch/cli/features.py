@@ -26,6 +26,7 @@ from crmresearch.cli._args import (
 )
 from crmresearch.errors import DataError
 from crmresearch.features import INDICATORS, available_configs, describe_features, load_config
+from crmresearch.features.describe import attribute_columns
 from crmresearch.study import Source, Study, StudyParams
 
 HELP = "compute customer indicators (RFM, tenure, regularity, profit, credit, ...) for a window"
@@ -174,6 +175,8 @@ def run(args: argparse.Namespace) -> int:
     if args.customers:
         features = _with_attributes(features, study, args.customers)
     elapsed = time.perf_counter() - t0
+    # the summary is composed before anything is written: a failure leaves no half output
+    summary = summary_markdown(features, source=args.path or args.table) if args.summary else None
     with writing(args.out):
         write_frame(args.out, features)
     window = features.attrs["window"]
@@ -184,7 +187,11 @@ def run(args: argparse.Namespace) -> int:
         f"{rows['before_start']:,} before start, {rows['after_end']:,} after end"
     )
     print(f"customers: {len(features):,}")
-    print(f"indicators ({features.shape[1]}): {', '.join(features.columns)}")
+    attributes = attribute_columns(features)
+    names = [c for c in features.columns if c not in attributes]
+    print(f"indicators ({len(names)}): {', '.join(names)}")
+    if attributes:
+        print(f"customer attributes ({len(attributes)}): {', '.join(attributes)}")
     skipped = features.attrs["skipped"]
     if skipped:
         print(f"skipped ({len(skipped)}):")
@@ -199,7 +206,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {args.out} in {elapsed:.1f} s")
     if args.summary:
         with writing(args.summary):
-            write_text(args.summary, summary_markdown(features, source=args.path or args.table))
+            write_text(args.summary, summary)
         print(f"wrote {args.summary}")
     return 0
 
@@ -218,12 +225,15 @@ def _with_attributes(features: pd.DataFrame, study: Study, path: str) -> pd.Data
         "customers in the window have a row"
     )
     out = features.join(static)
-    out.attrs = features.attrs
+    out.attrs = {**features.attrs, "attributes": list(static.columns), "attributes_file": path}
     return out
 
 
 def summary_markdown(features: pd.DataFrame, *, source: str = "") -> str:
-    """A readable per-indicator summary (labels, units, count, mean, sd, min, quartiles, max)."""
+    """A readable per-indicator summary (labels, units, count, mean, sd, min, quartiles, max).
+
+    Attribute columns joined from a customer file (text such as 区域, 行业) are named, not
+    described: the table and its count cover indicators only."""
     window = features.attrs.get("window", {})
     rows = features.attrs.get("rows", {})
     desc = describe_features(features)
@@ -247,6 +257,15 @@ def summary_markdown(features: pd.DataFrame, *, source: str = "") -> str:
         lines.append("- Skipped: " + "; ".join(f"`{k}` ({v})" for k, v in skipped.items()))
     for note in features.attrs.get("notes", []):
         lines.append(f"- Note: {note}")
+    attributes = attribute_columns(features)
+    if attributes:
+        origin = features.attrs.get("attributes_file")
+        origin = f" from `{Path(origin).name}`" if origin else ""
+        lines.append(
+            f"- Customer attributes joined{origin} (in the table, not described here): "
+            + ", ".join(f"`{c}`" for c in attributes)
+        )
+    lines.append(f"- Indicators: {len(desc)}")
     lines += [
         "",
         "| indicator | label | 中文 | unit | dir. | count | missing | mean | sd | min | 25% | "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -264,13 +265,15 @@ class TransactionLog:
         for reason, count in top:
             rows = self.rejected.loc[self.rejected["reason"] == reason, "row"].head(3)
             parts.append(f"{reason} {fmt_int(count)} (rows {', '.join(map(str, rows))})")
+        fix = fix_for(self.rejected, self.date_format_hint)
+        if "max_rejected_share" not in fix:
+            fix = f"{fix[:-1]} (or raise max_rejected_share knowingly)."
         raise DataError(
             f"{self.source}: {fmt_int(self.n_rejected)} of {fmt_int(self.n_read)} rows "
-            f"({fmt_pct(self.rejected_share)}) were rejected, more than max_rejected_share "
-            f"{fmt_pct(max_share)}; the results would describe the rest only. Top reasons: "
-            f"{'; '.join(parts)} [row numbers: {self.row_numbering}]. "
-            f"Fix: {fix_for(self.rejected, self.date_format_hint)} "
-            "(or raise max_rejected_share knowingly)."
+            f"({fmt_share(self.rejected_share, than=max_share)}) were rejected, more than "
+            f"max_rejected_share {fmt_share(max_share, than=self.rejected_share)}; the results would "
+            f"describe the rest only. Top reasons: {'; '.join(parts)} "
+            f"[row numbers: {self.row_numbering}]. Fix: {fix}"
         )
 
     def summary(self) -> TransactionSummary:
@@ -305,10 +308,28 @@ class TransactionLog:
         return self._summary
 
 
+def fmt_share(share: float, *, than: float | None = None) -> str:
+    """A share of rows as a percentage that never hides a nonzero count: ``12.3 %``, ``0.4 %``;
+    below 0.1 % two significant digits (``0.027 %``, ``0.0069 %``), never ``0.0 %`` for a share
+    above 0. With ``than`` (the share it is compared with, e.g. ``max_rejected_share``) digits are
+    added until the two read differently (``1.04 %`` vs ``1.0 %``, not ``1.0 %`` vs ``1.0 %``)."""
+    share = float(share)
+    digits = 1
+    if 0 < abs(share) < 0.001:
+        digits = 1 - math.floor(math.log10(abs(share) * 100))  # two significant digits
+    if than is not None:
+        while digits < 12 and fmt_pct(share, digits) == fmt_pct(than, digits) and share != than:
+            digits += 1
+    return fmt_pct(share, digits)
+
+
+_ID_MAP = "map the file's id column onto customer_id with columns= (CLI --columns NAME=customer_id)"
+
+
 def fix_for(rejected: pd.DataFrame, date_format_hint: str | None = None) -> str:
-    """The fix for the most frequent rejection reason."""
+    """The fix for the most frequent rejection reason (one per reason of ``schema._REASONS``)."""
     top = rejected["reason"].value_counts().index[0]
-    if top == "unparseable date":
+    if top in ("unparseable date", "unparseable due_date", "unparseable paid_date"):
         if date_format_hint:
             return (
                 f"pass {date_format_hint} (CLI: --date-format); without a format only year-first "
@@ -324,16 +345,56 @@ def fix_for(rejected: pd.DataFrame, date_format_hint: str | None = None) -> str:
             "numbers may carry thousands separators, one currency marker (¥ ￥ $ € £ 元 RMB CNY "
             "USD EUR GBP) and accounting parentheses, e.g. '¥1,234.50', '(1,234.50)', "
             "'RMB 2,000'; for a decimal comma (1.234,50) pass decimal=',' (CLI --decimal ,); "
-            "otherwise map the right column with columns=."
+            "otherwise map the right column with columns= (CLI --columns)."
         )
-    if top.endswith("out of range"):
+    if top in ("date out of range", "due_date out of range", "paid_date out of range"):
         return (
-            "check the column: dates must lie in date_range (default 1900-01-01 .. today + 1 "
-            "year; pass date_range=(first, last) to widen it) and amounts below 1e15 in size."
+            "dates must lie in date_range (default 1900-01-01 .. today + 1 year): check that the "
+            "right column is mapped (CLI --columns) and its format (CLI --date-format), or widen "
+            "the window with read_transactions(date_range=(first, last))."
+        )
+    if top.endswith("out of range"):  # amount, quantity, profit: |x| >= 1e15
+        col = top.split(" ", 1)[0]
+        return (
+            f"{col} values of 1e15 or more are no money or count: an id, phone or account number "
+            f"is likely mapped onto {col}; map the right column with columns= (CLI --columns)."
+        )
+    if top.startswith("non-finite"):
+        col = top.split(" ", 1)[1]
+        return (
+            f"the {col} column holds inf or -inf (a formula's result in the export); correct "
+            "those cells or drop the rows."
+        )
+    if top.startswith("mixed currency"):
+        col = "profit" if top.endswith("profit") else "amount"
+        return (
+            f"the {col} column uses one currency (the most frequent one, log.currency); convert "
+            "the other rows to it, or read each currency's rows as a log of their own."
+        )
+    if top == "missing customer_id":
+        return (
+            f"these rows have no customer id: {_ID_MAP}; rows without an id are rejected (fill "
+            "them in the export or drop them)."
         )
     if top.startswith("missing"):
         col = top.split(" ", 1)[1]
-        return f"the {col} column is empty; map the right column with columns={{...: '{col}'}}."
+        return (
+            f"the {col} column is empty in these rows; map the right column with "
+            f"columns={{NAME: '{col}'}} (CLI --columns NAME={col}) or fill it in the export."
+        )
+    if top == "summary row":
+        return (
+            "totals rows (合计, 总计, 小计, Total, Sum ...) are rejected on purpose: they are "
+            "not customers; drop them from the export, or raise max_rejected_share (CLI "
+            "--max-rejected-share) to accept their loss."
+        )
+    if top == "empty row":
+        return "blank rows carry no data: delete them from the export, or raise max_rejected_share."
+    if top == "NUL byte":
+        return (
+            "NUL bytes in text mean a wrong encoding or a damaged export: re-export as UTF-8 CSV "
+            "or .xlsx, or give the encoding (CLI --encoding, e.g. utf-16)."
+        )
     if top.endswith("header has " + top.rsplit(" ", 1)[-1]):
-        return "quote fields that contain the delimiter, or pass the right sep=."
-    return "see .rejected (CLI: --rejected out.csv) for each row's reason."
+        return "quote fields that contain the delimiter, or pass the right sep= (CLI --sep)."
+    return "see .rejected (CLI: validate --rejected rejected.csv) for each row's reason."

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crmresearch._format import currency_symbol, fmt_int, fmt_pct
+from crmresearch._format import currency_symbol, fmt_int
+from crmresearch.data.log import fmt_share
 from crmresearch.errors import DataError
 
 # The study refuses a mostly rejected log: one check, one error class for the CLI and reports.
@@ -51,7 +52,7 @@ def rows_line(study) -> str:
 
     log = study.source.log
     n_read, n_rejected = int(log.n_read), int(log.n_rejected)
-    share = fmt_pct(n_rejected / n_read) if n_read else "–"
+    share = fmt_share(n_rejected / n_read) if n_read else "–"  # never 0.0 % for 4 rows
     return t(
         "rows read {read} / accepted {accepted} / rejected {rejected} ({share})",
         read=fmt_int(n_read), accepted=fmt_int(log.n_accepted), rejected=fmt_int(n_rejected),

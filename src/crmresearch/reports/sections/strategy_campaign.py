@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from crmresearch._format import MINUS, fmt_int, fmt_pct
+from crmresearch.data.log import fmt_share
 from crmresearch.errors import DataError
 from crmresearch.reports import display as D
 from crmresearch.reports import labels
@@ -206,7 +207,7 @@ def title_lines(camp: CampaignInput, analysis) -> tuple[str, str]:
         f"{', '.join(analysis.outcomes)}{window}"
     )
     rows = camp.rows()
-    share = fmt_pct(rows["rejected"] / rows["read"]) if rows["read"] else "–"
+    share = fmt_share(rows["rejected"] / rows["read"]) if rows["read"] else "–"
     detail = t(
         "rows read {read} / accepted {accepted} / rejected {rejected} ({share})",
         read=fmt_int(rows["read"]), accepted=fmt_int(rows["accepted"]),

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from crmresearch._format import NBSP
+from crmresearch._format import NBSP, fmt_share
 from crmresearch.data import read_transactions
-from crmresearch.data.log import fix_for, fmt_share
+from crmresearch.data.log import fix_for
 from crmresearch.errors import DataError
 
 

@@ -21,6 +21,7 @@ __all__ = [
     "fmt_num",
     "fmt_money",
     "fmt_pct",
+    "fmt_share",
     "fmt_p",
     "p_text",
     "p_equals",
@@ -102,6 +103,21 @@ def fmt_pct(x: Any, digits: int = 1) -> str:
     if is_missing(x):
         return DASH
     return f"{100 * float(x) + 0.0:.{digits}f}{NBSP}%".replace("-", MINUS)
+
+
+def fmt_share(share: float, *, than: float | None = None) -> str:
+    """A share of rows as a percentage that never hides a nonzero count: ``12.3 %``, ``0.4 %``;
+    below 0.1 % two significant digits (``0.027 %``, ``0.0069 %``), never ``0.0 %`` for a share
+    above 0. With ``than`` (the share it is compared with, e.g. ``max_rejected_share``) digits are
+    added until the two read differently (``1.04 %`` vs ``1.0 %``, not ``1.0 %`` vs ``1.0 %``)."""
+    share = float(share)
+    digits = 1
+    if 0 < abs(share) < 0.001:
+        digits = 1 - math.floor(math.log10(abs(share) * 100))  # two significant digits
+    if than is not None:
+        while digits < 12 and fmt_pct(share, digits) == fmt_pct(than, digits) and share != than:
+            digits += 1
+    return fmt_pct(share, digits)
 
 
 def fmt_p(p: Any) -> str:

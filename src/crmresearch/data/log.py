@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from crmresearch._format import fmt_int, fmt_num, fmt_pct
+from crmresearch._format import fmt_int, fmt_num, fmt_share
 from crmresearch.data.parsing import (
     _coerce_canonical,
     _count_duplicate_rows,
@@ -306,21 +305,6 @@ class TransactionLog:
                 ids_normalized=self.ids_normalized,
             )
         return self._summary
-
-
-def fmt_share(share: float, *, than: float | None = None) -> str:
-    """A share of rows as a percentage that never hides a nonzero count: ``12.3 %``, ``0.4 %``;
-    below 0.1 % two significant digits (``0.027 %``, ``0.0069 %``), never ``0.0 %`` for a share
-    above 0. With ``than`` (the share it is compared with, e.g. ``max_rejected_share``) digits are
-    added until the two read differently (``1.04 %`` vs ``1.0 %``, not ``1.0 %`` vs ``1.0 %``)."""
-    share = float(share)
-    digits = 1
-    if 0 < abs(share) < 0.001:
-        digits = 1 - math.floor(math.log10(abs(share) * 100))  # two significant digits
-    if than is not None:
-        while digits < 12 and fmt_pct(share, digits) == fmt_pct(than, digits) and share != than:
-            digits += 1
-    return fmt_pct(share, digits)
 
 
 _ID_MAP = "map the file's id column onto customer_id with columns= (CLI --columns NAME=customer_id)"

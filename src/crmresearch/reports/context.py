@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crmresearch._format import currency_symbol, fmt_int
-from crmresearch.data.log import fmt_share
+from crmresearch._format import currency_symbol, fmt_int, fmt_share
 from crmresearch.errors import DataError
 
 # The study refuses a mostly rejected log: one check, one error class for the CLI and reports.

@@ -11,8 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from crmresearch._format import MINUS, fmt_int, fmt_pct
-from crmresearch.data.log import fmt_share
+from crmresearch._format import MINUS, fmt_int, fmt_pct, fmt_share
 from crmresearch.errors import DataError
 from crmresearch.reports import display as D
 from crmresearch.reports import labels

@@ -172,3 +172,95 @@ def test_rendered_report_holds_its_lists(yuan_report):
     assert yuan_report.metrics["id_key_fingerprint"] == key_fingerprint(load_key(key, create=False))
     html = (yuan_report.out_dir / "core_customer_loss.html").read_text(encoding="utf-8")
     assert "The complete lists are in customer_lists.csv and customer_lists.xlsx" in html
+
+
+# ---------------------------------------------------------------- the summary's validity sentence
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"\s+", " ", text)  # fmt_pct writes "20\xa0%"
+
+
+def _diffs(**ci):
+    """Differences baseline − index (shares) with the CI of each metric from ``ci``."""
+    out = {}
+    for m, (lo, hi) in ci.items():
+        out |= {f"diff_{m}": (lo + hi) / 2, f"diff_{m}_low": lo, f"diff_{m}_high": hi}
+    return out
+
+
+def test_validity_sentence_follows_each_ci():
+    above, below, covers = (0.060, 0.187), (-0.187, -0.060), (-0.019, 0.011)
+    s = S.validity_sentence("calibration revenue (volume)", 0.2,
+                            _diffs(precision=above, value_capture=covers, churn=below))  # fmt: skip
+    assert _plain(s) == (
+        "Against the index's top 20 %, the top 20 % by calibration revenue (volume) picks more "
+        "of next period's top customers (precision +12.3 pts, 95 % CI +6.0 to +18.7), captures "
+        "about as much next-period revenue (value capture −0.4 pts, 95 % CI −1.9 to +1.1) and "
+        "churns less often (holdout churn −12.3 pts, 95 % CI −18.7 to −6.0)."
+    )
+    s = _plain(S.validity_sentence("RFM score", 0.2,
+                                   _diffs(precision=below, value_capture=above, churn=covers)))
+    assert "picks fewer of next period's top customers (precision −12.3 pts, 95 % CI −18.7 to −6.0)" in s
+    assert "captures more next-period revenue (value capture +12.3 pts, 95 % CI +6.0 to +18.7)" in s
+    assert "churns about as often (holdout churn −0.4 pts, 95 % CI −1.9 to +1.1)" in s
+    s = _plain(S.validity_sentence("RFM score", 0.1,
+                                   _diffs(precision=covers, value_capture=below, churn=above)))
+    assert "top 10 %" in s and "picks about as many of next period's top customers" in s
+    assert "captures less next-period revenue" in s and "churns more often" in s
+    # a CI touching 0 or missing is no difference
+    for lo, hi in ((0.0, 0.1), (-0.1, 0.0), (float("nan"), float("nan"))):
+        assert S.validity_verdict(0.05, lo, hi) == 0
+    assert S.validity_verdict(0.1, 0.01, 0.2) == 1 and S.validity_verdict(-0.1, -0.2, -0.01) == -1
+
+
+def test_validity_sentence_is_translated():
+    s = S.validity_sentence("calibration revenue (volume)", 0.2,
+                            _diffs(precision=(0.06, 0.187), value_capture=(-0.019, 0.011),
+                                   churn=(-0.05, -0.01)))  # fmt: skip
+    labels.set_language("zh")
+    try:
+        zh = labels.t(s)
+    finally:
+        labels.set_language("en")
+    assert "下期头部客户更多（精确率差值 +12.3 个百分点，95% 置信区间 +6.0 至 +18.7）" in zh
+    assert "获取的下期收入大致相当" in zh and "验证期流失率更低" in zh
+
+
+@pytest.mark.slow
+def test_rendered_summary_states_validity_from_metrics(yuan_report):
+    """The report's sentence on each baseline is the one its metrics.json estimates give: the
+    numbers are those estimates (baseline − index) and each word follows its CI."""
+    import html as H
+
+    page = (yuan_report.out_dir / "core_customer_loss.html").read_text(encoding="utf-8")
+    text = re.sub(r"<[^>]+>", " ", re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", page, flags=re.S))
+    text = _plain(H.unescape(text))
+    validity = yuan_report.metrics["validity"]
+    compared = [s for s, v in validity.items() if s != "index" and v["estimable"]]
+    assert "volume" in compared
+    for scheme in compared:
+        v = validity[scheme]
+        diffs = {}
+        for m in ("precision", "value_capture", "churn"):
+            lo, hi = v[f"{m}_minus_index_ci"]
+            diffs |= {f"diff_{m}": v[f"{m}_minus_index"], f"diff_{m}_low": lo, f"diff_{m}_high": hi}
+        sentence = _plain(S.validity_sentence(v["label"], 0.2, diffs))
+        assert sentence in text, sentence
+    # the volume sentence read back: its numbers and words against metrics.json
+    v = validity["volume"]
+    got = re.search(r"by calibration revenue \(volume\) picks (.+?) of next period's top customers "
+                    r"\(precision (\S+) pts, 95 % CI (\S+) to (\S+)\), captures (.+?) next-period "
+                    r"revenue \(value capture (\S+) pts, 95 % CI (\S+) to (\S+)\) and churns (.+?) "
+                    r"\(holdout churn (\S+) pts, 95 % CI (\S+) to (\S+)\)\.", text)  # fmt: skip
+    assert got, "the summary compares the volume scheme with the index"
+    words = {"precision": ("more", "fewer", "about as many"),
+             "value_capture": ("more", "less", "about as much"),
+             "churn": ("more often", "less often", "about as often")}  # fmt: skip
+    for i, m in enumerate(("precision", "value_capture", "churn")):
+        word, d, lo, hi = got.groups()[4 * i: 4 * i + 4]
+        num = [float(x.replace("−", "-")) / 100 for x in (d, lo, hi)]
+        want = [v[f"{m}_minus_index"], *v[f"{m}_minus_index_ci"]]
+        assert num == pytest.approx(want, abs=0.0005)
+        wlo, whi = want[1:]
+        assert word == words[m][0 if wlo > 0 else 1 if whi < 0 else 2]

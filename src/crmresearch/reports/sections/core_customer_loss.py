@@ -273,8 +273,44 @@ def _kpis(m: dict) -> list:
     ]  # fmt: skip
 
 
+#: Per metric of the validity table: its label and the words of a baseline that is above /
+#: below / indistinguishable from the index (holdout churn: "more often" = the baseline's top
+#: tier churns more, i.e. the index is better).
+_VALIDITY_WORDS = {
+    "precision": ("picks {} of next period's top customers", ("more", "fewer", "about as many")),
+    "value_capture": ("captures {} next-period revenue", ("more", "less", "about as much")),
+    "churn": ("churns {}", ("more often", "less often", "about as often")),
+}
+_VALIDITY_LABELS = {"precision": "precision", "value_capture": "value capture",
+                    "churn": "holdout churn"}  # fmt: skip
+
+
+def validity_verdict(d, lo, hi) -> int:
+    """+1 / −1 when the paired-bootstrap CI of ``baseline − index`` lies above / below 0
+    (the sign of ``d`` then agrees), 0 when it covers 0 or is missing."""
+    if is_missing(lo) or is_missing(hi) or is_missing(d) or lo <= 0 <= hi:
+        return 0
+    return 1 if lo > 0 else -1
+
+
+def validity_sentence(label: str, top: float, diffs) -> str:
+    """One sentence: the top tier by ``label`` against the index's on precision, value capture
+    and holdout churn, each worded from its paired-bootstrap CI, with the difference
+    ``baseline − index`` (the validity table's sign) and its 95 % CI. ``diffs``: a mapping with
+    ``diff_<metric>``, ``diff_<metric>_low`` and ``diff_<metric>_high`` (shares)."""
+    clauses = []
+    for m, (verb, (above, below, same)) in _VALIDITY_WORDS.items():
+        d, lo, hi = diffs[f"diff_{m}"], diffs[f"diff_{m}_low"], diffs[f"diff_{m}_high"]
+        word = {1: above, -1: below, 0: same}[validity_verdict(d, lo, hi)]
+        clauses.append(f"{verb.format(word)} ({_VALIDITY_LABELS[m]} {points(d)}, 95 % CI "
+                       f"{signed(100 * lo)} to {signed(100 * hi)})")  # fmt: skip
+    share = fmt_pct(top, 0)
+    return (f"Against the index's top {share}, the top {share} by {label} {clauses[0]}, "
+            f"{clauses[1]} and {clauses[2]}.")
+
+
 def _validity_findings(baselines) -> list[str]:
-    """One sentence per baseline vs the index, following the sign and CI of the difference."""
+    """One sentence per baseline vs the index, following the sign and CI of each difference."""
     out = []
     t, d = baselines.table, baselines.differences
     for s, r in d.iterrows():
@@ -282,18 +318,7 @@ def _validity_findings(baselines) -> list[str]:
             out.append(f"{t.loc[s, 'label']}: not estimable on these data, so it is not "
                        "compared with the index (see the notes on the baselines).")  # fmt: skip
             continue
-        lo, hi = r["diff_value_capture_low"], r["diff_value_capture_high"]
-        if lo > 0 or hi < 0:
-            verdict = "more" if r["diff_value_capture"] > 0 else "less"
-            verdict = f"captures {verdict} next-period revenue than"
-        else:
-            verdict = "captures about as much next-period revenue as"
-        out.append(
-            f"The top {fmt_pct(baselines.top, 0)} by {t.loc[s, 'label']} {verdict} the index's "
-            f"({fmt_pct(t.loc[s, 'value_capture'])} vs {fmt_pct(t.loc['index', 'value_capture'])}; "
-            f"difference {points(r['diff_value_capture'])}, 95 % CI {signed(100 * lo)} to "
-            f"{signed(100 * hi)})."
-        )
+        out.append(validity_sentence(t.loc[s, "label"], baselines.top, r))
     return out
 
 

@@ -233,6 +233,8 @@ def test_rendered_summary_states_validity_from_metrics(yuan_report):
     numbers are those estimates (baseline − index) and each word follows its CI."""
     import html as H
 
+    yuan_report, _folder = yuan_report
+
     page = (yuan_report.out_dir / "core_customer_loss.html").read_text(encoding="utf-8")
     text = re.sub(r"<[^>]+>", " ", re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", page, flags=re.S))
     text = _plain(H.unescape(text))

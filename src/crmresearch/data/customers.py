@@ -390,7 +390,8 @@ def _renamed_columns(cols: list[str], columns: dict, name: str, log_columns: dic
     unknown = [c for c in columns if c not in cols]
     if unknown:
         raise DataError(
-            f"{name}: columns= names {unknown} that are not in the file. Found columns: "
+            f"{name}: columns= (CLI --customer-columns, report customer_columns) names {unknown} "
+            f"that are not in the file. Found columns: "
             f"{_quote_list(cols)}. Fix: use the file's own column names as the keys."
         )
     renamed = [columns.get(c, c) for c in cols]

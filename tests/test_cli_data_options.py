@@ -132,6 +132,89 @@ def test_loss_breaks_the_cells_down_by_attribute(synthetic_customers, tmp_path, 
     assert "customers per cell by region" in capsys.readouterr().out
 
 
+# ---------------------------------------------------------------------------- customer columns
+ZH_COLUMNS = "客户编号=customer_id,日期=date,金额=amount"
+
+
+@pytest.fixture(scope="module")
+def chinese_export(tmp_path_factory):
+    """The synthetic log as the firm exports it (客户编号 / 日期 / 金额), its customer file with the
+    same id header, one with another id header (会员号), and the planted windows."""
+    from crmresearch.datasets import make_crm_data
+    from crmresearch.study import Study
+
+    folder = tmp_path_factory.mktemp("zh")
+    data = make_crm_data(n_customers=800, seed=0)
+    log = folder / "交易.csv"
+    zh = {"customer_id": "客户编号", "date": "日期", "amount": "金额"}
+    data.transactions.frame.rename(columns=zh).to_csv(log, index=False)
+    attrs = data.customers.rename(columns={"region": "区域"})
+    shared, other = folder / "客户属性.csv", folder / "会员属性.csv"
+    attrs.rename(columns={"customer_id": "客户编号"}).to_csv(shared, index=False)
+    attrs.rename(columns={"customer_id": "会员号"}).to_csv(other, index=False)
+    study = Study.from_params("synthetic", n_customers=800, seed=0)
+    windows = ["--calibration-end", study.calibration_end, "--holdout-end", study.holdout_end]
+    return {"log": log, "shared": shared, "other": other, "windows": windows}
+
+
+@pytest.fixture(scope="module")
+def english_breakdown(synthetic_customers, tmp_path_factory):
+    """``loss synthetic --customers customers.csv``: the breakdown checked against the lists above."""
+    path, _customers = synthetic_customers
+    out = tmp_path_factory.mktemp("en") / "l.json"
+    assert main(["loss", "synthetic", "--n-customers", "800", "--customers", str(path),
+                 "--out", str(out)]) == 0  # fmt: skip
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(
+    "attrs, extra",
+    [
+        ("other", ["--customer-columns", "会员号=customer_id"]),  # its own id header, mapped
+        ("shared", []),  # the log's header: --columns 客户编号=customer_id serves it too
+    ],
+)
+def test_loss_with_a_chinese_customer_file(chinese_export, english_breakdown, attrs, extra,
+                                           tmp_path, capsys):  # fmt: skip
+    out = tmp_path / "l.json"
+    argv = ["loss", chinese_export["log"], "--columns", ZH_COLUMNS, *chinese_export["windows"],
+            "--customers", chinese_export[attrs], *extra, "--out", out]  # fmt: skip
+    assert main([str(a) for a in argv]) == 0
+    d = json.loads(out.read_text(encoding="utf-8"))
+    regions = d["by_attribute"]["区域"]
+    assert sum(r["customers"] for r in regions.values()) == d["n"] == english_breakdown["n"]
+    for cell in ("served_core", "neglected_core", "over_served", "other"):
+        assert sum(r[cell] for r in regions.values()) == d["groups"][cell]["customers"]
+    # the same log and attributes under Chinese headers: the English run's breakdown
+    assert regions == english_breakdown["by_attribute"]["region"]
+    assert d["by_attribute"]["industry"] == english_breakdown["by_attribute"]["industry"]
+    assert "customers per cell by 区域" in capsys.readouterr().out
+
+
+def test_features_with_customer_columns(chinese_export, tmp_path, capsys):
+    out = tmp_path / "f.parquet"
+    assert main(["features", "synthetic", "--n-customers", "800", "--end", "2023-12-31",
+                 "--customers", str(chinese_export["other"]), "--customer-columns",
+                 "会员号=customer_id", "--out", str(out)]) == 0  # fmt: skip
+    table = pd.read_parquet(out)
+    assert {"区域", "industry"} <= set(table.columns) and table["区域"].notna().all()
+
+
+def test_customer_file_without_its_id_mapped_names_the_fix(chinese_export, tmp_path, capsys):
+    argv = ["loss", chinese_export["log"], "--columns", ZH_COLUMNS, *chinese_export["windows"],
+            "--customers", chinese_export["other"], "--out", tmp_path / "l.json"]  # fmt: skip
+    err = error_of(argv, capsys)
+    assert "会员属性.csv: missing required column 'customer_id'" in err
+    assert "the log's columns map '客户编号' onto customer_id; this file has no column" in err
+    assert "(CLI --customer-columns 会员号=customer_id; " in err
+    assert "report -p 'customer_columns={会员号: customer_id}')" in err
+    assert "--columns 会员号" not in err  # --columns maps the log, not this file
+    err = error_of([*argv, "--customer-columns", "会员号"], capsys)
+    assert err.startswith("crmresearch loss: error: --customer-columns: '会员号' is not a mapping")
+    err = error_of([*argv, "--customer-columns", "编号=customer_id"], capsys)
+    assert "会员属性.csv" in err and "['编号']" in err and "not in the file" in err
+
+
 # ---------------------------------------------------------------------------- reading options
 
 
@@ -160,6 +243,7 @@ def test_every_log_command_offers_the_reading_options(capsys):
             main([command, "--help"])
         text = capsys.readouterr().out
         assert "--max-rejected-share" in text and "--customers FILE" in text
+        assert "--customer-columns MAP" in text
         assert "--n-customers" in text
 
 

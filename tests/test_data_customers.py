@@ -115,9 +115,74 @@ def test_missing_id_column_message(tmp_path):
     path.write_text("client_no,region\n1,North\n")
     msg = str(pytest.raises(DataError, read_customers, path).value)
     assert "people.csv" in msg and "customer_id" in msg and "'client_no'" in msg
-    assert "--columns client_no=customer_id" in msg
+    assert "--customer-columns client_no=customer_id" in msg and "--columns" not in msg
+    assert "-p 'customer_columns={client_no: customer_id}'" in msg
+    assert "\n" not in msg
     t = read_customers(path, columns={"client_no": "customer_id"})
     assert t.n_read == t.n_accepted == 1
+
+
+CHINESE = "客户编号,区域,行业,注册日期\nC001,华东,零售,2020-01-05\nC002,华北,餐饮,2021-03-01\n"
+
+
+@pytest.mark.parametrize(
+    "header, likely",
+    [
+        ("区域,客户编号,行业", "客户编号"),  # the id-like column, not the first one
+        ("region,cust_code,industry", "cust_code"),
+        ("Region,MemberID", "MemberID"),
+        ("region,industry", "region"),  # nothing id-like: the first column
+    ],
+)
+def test_missing_id_fix_names_the_files_likely_id_column(tmp_path, header, likely):
+    path = tmp_path / "attrs.csv"
+    path.write_text(header + "\n" + ",".join("x" * len(header.split(","))) + "\n")
+    msg = str(pytest.raises(DataError, read_customers, path).value)
+    assert "attrs.csv: missing required column 'customer_id'" in msg
+    assert f"columns={{'{likely}': 'customer_id'}}" in msg
+    assert f"(CLI --customer-columns {likely}=customer_id; " in msg
+    assert f"report -p 'customer_columns={{{likely}: customer_id}}')" in msg
+
+
+def test_chinese_id_column_mapped_with_columns(tmp_path):
+    path = tmp_path / "客户属性.csv"
+    path.write_text(CHINESE, encoding="utf-8")
+    msg = str(pytest.raises(DataError, read_customers, path).value)
+    assert "客户属性.csv" in msg and "--customer-columns 客户编号=customer_id" in msg
+    t = read_customers(path, columns={"客户编号": "customer_id"})
+    assert t.frame.index.tolist() == ["C001", "C002"]
+    assert t.frame.loc["C002", "区域"] == "华北"
+    assert t.frame.loc["C001", "注册日期"] == pd.Timestamp("2020-01-05")
+    assert t.fields("static") == ["customer_id", "区域", "行业", "注册日期"]
+
+
+def test_the_logs_id_mapping_serves_a_customer_file_with_the_same_header(tmp_path):
+    path = tmp_path / "客户属性.csv"
+    path.write_text(CHINESE, encoding="utf-8")
+    log_columns = {"客户编号": "customer_id", "日期": "date", "金额": "amount"}
+    t = read_customers(path, log_columns=log_columns)
+    assert t.frame.index.tolist() == ["C001", "C002"]
+    assert list(t.frame.columns) == ["区域", "行业", "注册日期"]  # only the id taken from the log
+    # the file's own mapping wins over the log's
+    t = read_customers(path, columns={"区域": "region", "客户编号": "customer_id"},
+                       log_columns={"区域": "customer_id"})  # fmt: skip
+    assert t.frame.index.tolist() == ["C001", "C002"] and "region" in t.frame.columns
+    # a customer_id column of the file's own is never replaced
+    own = tmp_path / "own.csv"
+    own.write_text("customer_id,客户编号,区域\n1,C001,华东\n", encoding="utf-8")
+    assert read_customers(own, log_columns=log_columns).frame.index.tolist() == ["1"]
+
+
+def test_a_log_id_name_absent_from_the_customer_file_is_said(tmp_path):
+    path = tmp_path / "客户属性.csv"
+    path.write_text(CHINESE, encoding="utf-8")
+    msg = str(
+        pytest.raises(DataError, read_customers, path, log_columns={"客户": "customer_id"}).value
+    )
+    assert (
+        "the log's columns map '客户' onto customer_id; this file has no column of that name" in msg
+    )
+    assert "--customer-columns 客户编号=customer_id" in msg and "\n" not in msg
 
 
 def test_all_duplicates_and_missing_is_an_error(tmp_path):

@@ -16,6 +16,7 @@ from statsmodels.stats.proportion import proportion_confint
 from crmresearch import loss, reports
 from crmresearch.cli import main
 from crmresearch.datasets import make_crm_data
+from crmresearch.errors import DataError
 from crmresearch.study import Study
 
 pytestmark = pytest.mark.slow
@@ -153,3 +154,70 @@ def test_static_attributes_of_a_synthetic_study_from_its_own_table():
     expected = syn.customers.set_index("customer_id")["region"].reindex(study.features.index)
     pd.testing.assert_series_equal(static["region"].astype(str), expected.astype(str),
                                    check_names=False)  # fmt: skip
+
+
+# ---------------------------------------------------------------------------- customer_columns
+ZH_LOG = {"customer_id": "客户编号", "date": "日期", "amount": "金额"}
+ZH_MAPPING = {v: k for k, v in ZH_LOG.items()}
+
+
+@pytest.fixture(scope="module")
+def chinese_files(tmp_path_factory):
+    """The synthetic log and customer table with the firm's Chinese id header (客户编号)."""
+    folder = tmp_path_factory.mktemp("zh")
+    data = make_crm_data(n_customers=N, seed=SEED)
+    log, attrs = folder / "交易.csv", folder / "客户属性.csv"
+    data.transactions.frame[list(ZH_LOG)].rename(columns=ZH_LOG).to_csv(log, index=False)
+    data.customers.rename(columns={"customer_id": "客户编号"}).to_csv(attrs, index=False)
+    return log, attrs
+
+
+def test_customer_columns_maps_a_chinese_id_column_in_the_report(runs, chinese_files, tmp_path):
+    _log, attrs = chinese_files
+    run = reports.run("core_customer_loss", {**PARAMS, **EXTRA["core_customer_loss"],
+                      "customers": str(attrs), "customer_columns": {"客户编号": "customer_id"}},
+                      tmp_path, formats="html", progress=False)  # fmt: skip
+    # the same attributes under another id header: the same breakdown as the English file's
+    assert run.metrics["by_attribute"] == runs["core_customer_loss", True].metrics["by_attribute"]
+    manifest = json.loads((run.out_dir / "manifest.json").read_text())
+    assert manifest["parameters"]["customer_columns"] == {"客户编号": "customer_id"}
+
+
+def test_a_customer_file_without_id_is_refused_before_the_kernel(chinese_files, tmp_path, capsys):
+    _log, attrs = chinese_files
+    code = main(["report", "core_customer_loss", "-p", "data=synthetic", "-p",
+                 f"customers={attrs}", "--out", str(tmp_path / "o")])  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "客户属性.csv: missing required column 'customer_id'" in err
+    assert "(CLI --customer-columns 客户编号=customer_id; " in err
+    assert "report -p 'customer_columns={客户编号: customer_id}')" in err
+    assert not (tmp_path / "o" / "core_customer_loss").exists()
+    notebook = reports.notebook_path("core_customer_loss")
+    with pytest.raises(ValueError, match="customer_columns"):
+        reports.validate_params(notebook, {"customers": str(attrs), "customer_columns": {"a": 1}})
+
+
+def test_the_logs_id_mapping_serves_the_customer_file(chinese_files):
+    """No customer_columns: the file's 客户编号 is the column ``columns`` maps onto customer_id
+    for the log (the firm's exports share headers), in the parameter check and the study."""
+    log, attrs = chinese_files
+    synthetic = Study.from_params("synthetic", n_customers=N, seed=SEED)
+    windows = {"calibration_end": synthetic.calibration_end, "holdout_end": synthetic.holdout_end}
+    notebook = reports.notebook_path("segment_value")
+    reports.validate_params(notebook, {"data": str(log), "columns": ZH_MAPPING,
+                                       "customers": str(attrs), **windows})  # fmt: skip
+    study = Study.from_params(str(log), columns=ZH_MAPPING, customers=str(attrs), seed=SEED,
+                              **windows)  # fmt: skip
+    expected = make_crm_data(n_customers=N, seed=SEED).customers.set_index("customer_id")
+    got = study.static_attributes
+    assert got["region"].notna().all() and len(got) == len(study.features)
+    pd.testing.assert_series_equal(got["region"].astype(str),
+                                   expected["region"].reindex(got.index).astype(str),
+                                   check_names=False)  # fmt: skip
+    # customer_columns through the study (no log mapping for synthetic data), kept by with_params
+    mapped = Study.from_params("synthetic", n_customers=N, seed=SEED, customers=str(attrs),
+                               customer_columns={"客户编号": "customer_id"}).with_params(seed=1)  # fmt: skip
+    assert mapped.customers.n_accepted == N
+    with pytest.raises(DataError, match="--customer-columns 客户编号=customer_id"):
+        _ = Study.from_params("synthetic", n_customers=N, seed=SEED, customers=str(attrs)).customers

@@ -159,11 +159,41 @@ def add_log_options(
             help="customer attribute file (region, industry, store type ...; CSV, Excel or "
             "Parquet with a customer_id column): results broken down by its static fields",
         )
+        parser.add_argument(
+            "--customer-columns",
+            metavar="MAP",
+            type=mapping_type("--customer-columns"),
+            default=None,
+            help="map the --customers file's column names, e.g. 客户编号=customer_id (default: its "
+            "customer_id column, else the column --columns maps onto customer_id)",
+        )
     if synthetic:
         parser.add_argument(
             "--n-customers", type=int, default=5000, help="customers to generate for 'synthetic'"
         )
         parser.add_argument("--seed", type=int, default=0, help="seed for 'synthetic'")
+
+
+def mapping_type(option: str):
+    """An argparse ``type=`` for a column mapping ``a=b,c=d`` (the syntax of ``--columns``)."""
+
+    def parse(text: str) -> dict[str, str]:
+        from crmresearch.data import parse_column_mapping
+        from crmresearch.errors import DataError
+
+        try:
+            mapping = parse_column_mapping(text)
+        except DataError:
+            mapping = {}
+        if not mapping or not all(k and v for k, v in mapping.items()):
+            raise argparse.ArgumentTypeError(
+                f"{option}: {text!r} is not a mapping; write FILE_NAME=NEW_NAME pairs separated "
+                "by commas, e.g. 客户编号=customer_id"
+            )
+        return mapping
+
+    parse.__name__ = "mapping"
+    return parse
 
 
 def share_type(option: str):

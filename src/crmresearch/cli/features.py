@@ -155,7 +155,8 @@ def run(args: argparse.Namespace) -> int:
         engine=args.engine,
     )
     source = _source(args)
-    study = Study(source, params, require_holdout=False, customers=args.customers, spark=spark)
+    study = Study(source, params, require_holdout=False, customers=args.customers,
+                  customer_columns=args.customer_columns, spark=spark)  # fmt: skip
     if args.customers:
         study.customers  # noqa: B018 - read (and validated) before the long part
     print(f"aggregating in {'Spark' if args.engine == 'spark' else 'DuckDB'} ...", file=sys.stderr)

@@ -221,7 +221,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"reading {args.log} ...", file=sys.stderr)
     index = ClassificationIndex.load(args.index) if args.index else None
     source = load_data(args.log, args, command="loss")
-    study = Study(source, params, index=index, customers=args.customers, spark=spark)
+    study = Study(source, params, index=index, customers=args.customers,
+                  customer_columns=args.customer_columns, spark=spark)  # fmt: skip
     if args.customers:
         study.customers  # noqa: B018 - read (and validated) before the long part
     key, key_lines = id_key(args.id_key)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from crmresearch._format import fmt_int
-from crmresearch.data.mapping import _guess_mapping, _quote_list
+from crmresearch.data.mapping import _quote_list, _short
 from crmresearch.data.parsing import (
     _arrow_text,
     _empty_row_mask,
@@ -259,6 +259,7 @@ def read_customers(
     encoding: str | None = None,
     sep: str | None = None,
     sheet: str | int | None = None,
+    log_columns: Mapping[str, str] | None = None,
 ) -> CustomerTable:
     """Read customer attributes, one row per customer, and tag each field.
 
@@ -267,7 +268,9 @@ def read_customers(
     source : path or DataFrame
         CSV / delimited text, Parquet or a DataFrame with a ``customer_id`` column.
     columns : mapping, optional
-        ``{name_in_file: new_name}``; use it at least to map the id column onto ``customer_id``.
+        ``{name_in_file: new_name}``; use it at least to map the id column onto ``customer_id``
+        (CLI ``--customer-columns 客户编号=customer_id``; report parameter
+        ``customer_columns={客户编号: customer_id}``).
     field_types : mapping, optional
         ``{field: "static" | "dynamic" | "system-generated"}`` overriding the name rules of
         :func:`infer_field_type` (static: id, region, industry, signup/first dates…; dynamic:
@@ -278,6 +281,13 @@ def read_customers(
         ``since``/``*_at``/``生日``); default the year-first forms of :func:`read_transactions`.
     encoding, sep, sheet
         As in :func:`read_transactions` (encodings detected, Excel sheets by name or index).
+    log_columns : mapping, optional
+        The transaction log's mapping (``read_transactions(columns=)``, CLI ``--columns``, report
+        parameter ``columns``). When the file has no ``customer_id`` column and ``columns`` maps
+        nothing onto it, the file column that ``log_columns`` maps onto ``customer_id`` is used,
+        if the file has a column of that name: the firm's exports share their headers, so
+        ``--columns 客户编号=customer_id`` serves the customer file too. Only the id is taken
+        from it; the log's other names are not applied here.
 
     Returns
     -------
@@ -295,7 +305,7 @@ def read_customers(
     n_read = len(raw)
     cols = [str(c).strip() for c in raw.columns]
     raw.columns = cols
-    renamed = _renamed_columns(cols, dict(columns or {}), name)
+    renamed = _renamed_columns(cols, dict(columns or {}), name, dict(log_columns or {}))
     data = raw.copy()
     data.columns = renamed
 
@@ -374,12 +384,14 @@ def read_customers(
     return CustomerTable(frame, kinds, why, rejected, source=name, n_read=n_read)
 
 
-def _renamed_columns(cols: list[str], columns: dict, name: str) -> list[str]:
-    """The file's column names after ``columns=``; a ``customer_id`` column is required."""
+def _renamed_columns(cols: list[str], columns: dict, name: str, log_columns: dict) -> list[str]:
+    """The file's column names after ``columns=``; a ``customer_id`` column is required (when
+    none results, the column the log's ``log_columns`` maps onto it, by the same name)."""
     unknown = [c for c in columns if c not in cols]
     if unknown:
         raise DataError(
-            f"{name}: columns= names {unknown} that are not in the file. Found columns: "
+            f"{name}: columns= (CLI --customer-columns, report customer_columns) names {unknown} "
+            f"that are not in the file. Found columns: "
             f"{_quote_list(cols)}. Fix: use the file's own column names as the keys."
         )
     renamed = [columns.get(c, c) for c in cols]
@@ -387,13 +399,24 @@ def _renamed_columns(cols: list[str], columns: dict, name: str) -> list[str]:
         lower = {c.lower(): c for c in cols}
         if "customer_id" in lower and lower["customer_id"] not in columns:
             renamed[cols.index(lower["customer_id"])] = "customer_id"
+    log_ids = [str(k).strip() for k, v in log_columns.items() if v == "customer_id"]
     if "customer_id" not in renamed:
-        guess = _guess_mapping(cols, ("customer_id",))
-        hint = ",".join(f"{k}={v}" for k, v in guess.items()) or "YOURID=customer_id"
+        shared = [c for c in log_ids if c in cols and c not in columns]
+        if shared:  # the log's id column, same header in this file (the firm's exports share them)
+            renamed[cols.index(shared[0])] = "customer_id"
+    if "customer_id" not in renamed:
+        guess = _likely_id_column(cols)
+        log_note = (
+            f" (the log's columns map {_quote_list(log_ids)} onto customer_id; this file has no "
+            "column of that name)"
+            if log_ids
+            else ""
+        )
         raise DataError(
-            f"{name}: missing required column 'customer_id'. Found columns: "
-            f"{_quote_list(cols)}. Fix: pass columns={{'{next(iter(guess), 'YOURID')}': "
-            f"'customer_id'}} (CLI: --columns {hint})."
+            f"{name}: missing required column 'customer_id'{log_note}. Found columns: "
+            f"{_quote_list(cols)}. Fix: map the file's id column onto it, e.g. "
+            f"columns={{'{guess}': 'customer_id'}} (CLI --customer-columns {guess}=customer_id; "
+            f"report -p 'customer_columns={{{guess}: customer_id}}')."
         )
     if len(set(renamed)) != len(renamed):
         dup = sorted({c for c in renamed if renamed.count(c) > 1})
@@ -402,6 +425,15 @@ def _renamed_columns(cols: list[str], columns: dict, name: str) -> list[str]:
             "column onto each name."
         )
     return renamed
+
+
+def _likely_id_column(cols: list[str]) -> str:
+    """The file's likely id column, for the fix of a missing ``customer_id``: the first column
+    whose name contains 客户, 编号, id or code (any case), else the first column."""
+    for col in cols:
+        if any(key in col.lower() for key in ("客户", "编号", "id", "code")):
+            return _short(col)
+    return _short(cols[0]) if cols else "YOURID"
 
 
 def _is_date_field(name: str) -> bool:

@@ -36,7 +36,7 @@ __all__ = [
 #: Parameters that say how to read the data (the rest of the study's go to ``StudyParams``).
 _SOURCE_PARAMETERS = (
     "data", "columns", "date_format", "n_customers", "encoding", "sep", "sheet",
-    "max_rejected_share", "currency", "customers",
+    "max_rejected_share", "currency", "customers", "customer_columns",
 )  # fmt: skip
 _READ_OPTIONS = ("encoding", "sep", "sheet")
 
@@ -161,6 +161,7 @@ def begin(name: str, namespace: Mapping[str, Any], *, show_title: bool = True) -
         read_options={k: params[k] for k in _READ_OPTIONS if params.get(k) not in (None, "")},
         max_rejected_share=params.get("max_rejected_share", MAX_REJECTED_SHARE),
         customers=params.get("customers") or None,
+        customer_columns=params.get("customer_columns") or None,
         **{k: v for k, v in params.items() if k not in _SOURCE_PARAMETERS},
     )
     # "" = the currency the amounts carry (as the CLI): a 元/RMB export is printed in ¥

@@ -360,6 +360,8 @@ def validate_params(
     path made absolute (relative to ``base_dir``, default the current directory); so is a
     ``campaign`` file, a ``customers`` file and an ``index_config`` YAML file (which must
     exist), and the ``id_key`` file and ``lists_dir`` folder the kernel writes.
+    A ``customers`` file is read here as the study reads it (``customer_columns``), so that one
+    without a ``customer_id`` column is refused before any kernel starts.
 
     Raises
     ------
@@ -368,7 +370,8 @@ def validate_params(
         from the default's (an int is accepted for a float), or a value outside ``# one of:``.
     DataError
         ``data`` is neither ``"cdnow"``/``"synthetic"`` nor an existing file; ``campaign`` is
-        neither ``"hillstrom"``/``"none"`` nor an existing file.
+        neither ``"hillstrom"``/``"none"`` nor an existing file; the ``customers`` file cannot
+        be read or has no id column.
     """
     path = Path(notebook)
     spec = notebook_parameters(path)
@@ -395,6 +398,7 @@ def validate_params(
     if isinstance(customers, str) and customers:
         fix = 'give an existing CSV/Parquet/XLSX path or "" for none'
         merged["customers"] = _existing_file("customers", customers, fix, label, base_dir)
+        _check_customers(merged, label)
     config = merged.get("index_config")  # a built-in name, or a YAML file resolved like data
     if isinstance(config, str) and not re.fullmatch(r"[A-Za-z0-9_\-]+", config):
         fix = "give an existing .yaml file or a built-in index system (ecommerce, retail, bank)"
@@ -414,6 +418,25 @@ def _absolute(value: str, base_dir) -> str:
     if not path.is_absolute():
         path = Path(base_dir or os.getcwd()) / path
     return str(path.absolute())
+
+
+def _check_customers(params: dict[str, Any], label: str) -> None:
+    """Read the ``customers`` file as the study will (``customer_columns``, else the log's id
+    mapping in ``columns``), so that a missing id column stops the run before any kernel starts."""
+    from crmresearch.data import read_customers
+
+    mapping = params.get("customer_columns") or {}
+    bad = {k: v for k, v in mapping.items() if not isinstance(v, str) or not v}
+    if bad:
+        raise ValueError(
+            f"report {label}: customer_columns = {bad!r}: map each column name of the customer "
+            "file onto a new name (text), e.g. -p 'customer_columns={客户编号: customer_id}'"
+        )
+    own_data = params.get("data") not in BUILTIN_SOURCES  # the log's columns apply to a file only
+    read_customers(
+        params["customers"], columns=mapping or None,
+        log_columns=(params.get("columns") or {}) if own_data else None,
+    )  # fmt: skip
 
 
 def _existing_file(kind: str, value: str, fix: str, label: str, base_dir) -> str:

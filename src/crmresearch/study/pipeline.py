@@ -98,12 +98,14 @@ class Study:
         features: pd.DataFrame | None = None,
         require_holdout: bool = True,
         customers: Any = None,
+        customer_columns: Mapping[str, str] | None = None,
         spark: Any = None,
     ):
         self.source = source
         self.params = params or StudyParams()
         self._given_index = index
         self._customers = customers
+        self._customer_columns = dict(customer_columns or {})
         self.spark = spark
         self.index_warnings: list[str] = []
         if self.params.engine not in ("duckdb", "spark"):
@@ -174,6 +176,7 @@ class Study:
         require_holdout: bool = True,
         max_rejected_share: float | None = None,
         customers: Any = None,
+        customer_columns: Mapping[str, str] | None = None,
         spark: Any = None,
         **params: Any,
     ) -> Study:
@@ -183,7 +186,9 @@ class Study:
         (:class:`RejectedRowsError`; the CLI and the reports pass their parameter, default
         ``MAX_REJECTED_SHARE`` = 1 %); None = not checked here. ``customers``: a customer
         attribute file (or ``CustomerTable``) read with :func:`crmresearch.data.read_customers`;
-        ``spark``: a SparkSession for ``engine="spark"``.
+        ``customer_columns``: its column mapping (``{"客户编号": "customer_id"}``; without one, a
+        file lacking ``customer_id`` takes the id column ``columns`` maps for the log, when it
+        has a column of that name); ``spark``: a SparkSession for ``engine="spark"``.
         """
         study_params = StudyParams.from_mapping(params)
         source = load_source(
@@ -193,7 +198,7 @@ class Study:
         )  # fmt: skip
         return cls(
             source, study_params, index=index, require_holdout=require_holdout,
-            customers=customers, spark=spark,
+            customers=customers, customer_columns=customer_columns, spark=spark,
         )  # fmt: skip
 
     @classmethod
@@ -210,7 +215,7 @@ class Study:
         that the change does not touch is shared: the new study starts empty)."""
         return Study(
             self.source, replace(self.params, **changes), index=self._given_index,
-            customers=self._customers, spark=self.spark,
+            customers=self._customers, customer_columns=self._customer_columns, spark=self.spark,
         )  # fmt: skip
 
     # ------------------------------------------------------------------ shared facts
@@ -264,13 +269,17 @@ class Study:
 
     @cached_property
     def customers(self):
-        """The customer attribute table (:class:`~crmresearch.data.CustomerTable`) or None."""
+        """The customer attribute table (:class:`~crmresearch.data.CustomerTable`) or None:
+        the file read with ``customer_columns``; a file without ``customer_id`` and without
+        that mapping takes the log's id mapping (``columns``) when it has a column of that name."""
         given = self._customers
         if given is None or hasattr(given, "field_types"):
             return given
         from crmresearch.data import read_customers
 
-        return read_customers(given)
+        return read_customers(
+            given, columns=self._customer_columns or None, log_columns=self.source.columns
+        )
 
     @cached_property
     def static_attributes(self) -> pd.DataFrame:

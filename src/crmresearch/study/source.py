@@ -29,6 +29,7 @@ class Source:
     path: str | None = None
     sha256: str | None = None
     facts: dict[str, Any] = field(default_factory=dict)
+    columns: dict[str, str] = field(default_factory=dict)  # the log's mapping (customer file too)
 
     @property
     def is_synthetic(self) -> bool:
@@ -86,7 +87,7 @@ def load_source(
             data, columns=dict(columns) if columns else None, date_format=date_format or None,
             **options,
         )  # fmt: skip
-        src = Source(Path(str(data)).name, log, path=str(data))
+        src = Source(Path(str(data)).name, log, path=str(data), columns=dict(columns or {}))
     if max_rejected_share is not None:
         check_rejected(src.log, max_rejected_share, name=src.name)
     if src.path and Path(src.path).is_file():

@@ -112,6 +112,24 @@ def test_bgnbd_recovers_planted_parameters():
     assert model.converged_
 
 
+@pytest.mark.parametrize(
+    "truth",
+    [
+        {"r": 0.5, "alpha": 4.0, "a": 1.2, "b": 3.0},
+        {"r": 2.0, "alpha": 8.0, "a": 0.3, "b": 6.0},  # few drop out (E[p] ≈ 0.05)
+    ],
+)
+def test_bgnbd_with_a_real_dropout_process_stays_estimable(truth):
+    """Planted truth with dropout: the identification rule (E[p] ≥ 1e-6 and a log-likelihood
+    gain over no dropout ≥ 1e-3) keeps it estimable, and P(alive) is not 1 for everyone."""
+    rng = np.random.default_rng(3)
+    x, t_x, T = simulate_bgnbd(2000, *truth.values(), T=52, rng=rng)
+    model = BetaGeoModel().fit(x, t_x, T)
+    assert model.estimable_ and model.problem_ == "" and model.converged_
+    assert model.mean_dropout_ > 1e-3 and model.dropout_gain_ > 1
+    assert model.p_alive(x, t_x, T).min() < 0.5
+
+
 def test_gamma_gamma_recovers_planted_parameters():
     rng = np.random.default_rng(11)
     p, q, gamma = 4.0, 5.0, 20.0

@@ -27,8 +27,21 @@ def _hessian(f, x: np.ndarray, step: float = 1e-4) -> np.ndarray:
     return h
 
 
+def _newton_gain(grad: np.ndarray, hess: np.ndarray) -> float:
+    """½ gᵀH⁻¹g: the log-likelihood a Newton step could still gain (inf when ``hess`` is not
+    positive definite: the point is not a strict maximum, or the Hessian is not finite)."""
+    if not np.isfinite(grad).all() or not np.isfinite(hess).all():
+        return float("inf")
+    try:
+        chol = np.linalg.cholesky(hess)
+    except np.linalg.LinAlgError:
+        return float("inf")
+    w = np.linalg.solve(chol, grad)
+    return float(0.5 * w @ w)
+
+
 class MLEModel(BaseEstimator):
-    """Base of the CLV models: subclasses define ``param_names``, ``_neg_log_likelihood``.
+    r"""Base of the CLV models: subclasses define ``param_names``, ``_neg_log_likelihood``.
 
     Parameters
     ----------
@@ -40,15 +53,42 @@ class MLEModel(BaseEstimator):
     Attributes
     ----------
     params_ : Series (parameter estimates), se_ : Series (asymptotic standard errors),
-    log_likelihood_ : float, n_customers_ : int, converged_ : bool, message_ : str,
+    log_likelihood_ : float, n_customers_ : int, converged_ : bool, message_ : str (scipy's
+    message, for information only), gradient_norm_ : float, newton_gain_ : float (see Notes),
     estimable_ : bool (False when the fit failed or went to the boundary of the parameter space),
     problem_ : str (why not estimable, "" otherwise). A fit that is not estimable also warns
     (``UserWarning`` "... not estimable: <reason>").
+
+    Notes
+    -----
+    **Convergence** is judged at the optimum that is kept, never from scipy's success flag or
+    message (BFGS often stops with "Desired error not necessarily achieved due to precision
+    loss" at an optimum that is as good as the arithmetic allows, and whether it says so
+    depends on a few rows of data). With :math:`g` the gradient and :math:`H` the Hessian of
+    :math:`-\ell` on the log parameters :math:`z = \log\theta` at the kept optimum (central
+    differences), the fit is converged when the Hessian is positive definite and the
+    log-likelihood one more Newton step could still gain,
+
+    .. math::
+
+        \Delta_{\mathrm{N}} = \tfrac12\, g^\top H^{-1} g ,
+
+    is below ``converge_gain`` = 1e-6. :math:`\Delta_{\mathrm{N}}` is in log-likelihood units:
+    free of the parameters' scale (time unit, currency) and of what ``n`` does to the size of
+    :math:`g`, unlike a raw gradient threshold. ``gradient_norm_`` is :math:`\max_j |g_j|`.
+
+    **Estimable** is decided in this order: a non-finite likelihood or estimate; a problem the
+    model itself detects (``_identification_problem``; the BG/NBD dropout process); a
+    log-parameter beyond ``±boundary_log`` (the estimate runs to 0 or infinity: the MLE does
+    not exist); no convergence. The first that applies is ``problem_``.
     """
 
     #: log-parameter magnitude beyond which an estimate counts as "at the boundary" (e^±23 ≈
     #: 1e±10): the likelihood keeps rising towards 0 or infinity, the MLE does not exist.
     boundary_log = 23.0
+    #: converged when half the Newton decrement, ½ gᵀH⁻¹g (the log-likelihood one more Newton
+    #: step could gain), is below this (log-likelihood units; see Notes)
+    converge_gain = 1e-6
 
     param_names: tuple[str, ...] = ()
     title = "model"
@@ -82,21 +122,24 @@ class MLEModel(BaseEstimator):
                     best, res = candidate, tight
         self.params_ = pd.Series(np.exp(best.x), index=list(self.param_names), name="estimate")
         self.log_likelihood_ = float(-best.fun)
-        # BFGS "precision loss" at a gradient already ~1e-6 is convergence for our purpose
+        # convergence from the kept optimum itself, not from scipy's flag or message (Notes)
         grad = np.array(
             [(f(best.x + d) - f(best.x - d)) / 2e-6 for d in np.eye(len(best.x)) * 1e-6]
         )
-        self.converged_ = bool(res.success or np.abs(grad).max() < 1e-3)
+        hess = _hessian(f, best.x)
+        self.gradient_norm_ = float(np.abs(grad).max())
+        self.newton_gain_ = _newton_gain(grad, hess)
+        self.converged_ = bool(self.newton_gain_ < self.converge_gain)
         self.message_ = str(res.message)
         try:
-            cov = np.linalg.inv(_hessian(f, best.x))
+            cov = np.linalg.inv(hess)
             se_log = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
         except np.linalg.LinAlgError:
             se_log = np.full(len(best.x), np.nan)
         self._se_log = pd.Series(se_log, index=self.params_.index)
         # delta method: se(θ) = θ · se(log θ)
         self.se_ = (self.params_ * self._se_log).rename("se")
-        self.problem_ = self._fit_problem(best.x)
+        self.problem_ = self._fit_problem(best.x, *data)
         self.estimable_ = not self.problem_
         if self.problem_:
             import warnings
@@ -104,11 +147,14 @@ class MLEModel(BaseEstimator):
             warnings.warn(f"{self.title.split(' (')[0]} not estimable: {self.problem_}",
                           UserWarning, stacklevel=3)  # fmt: skip
 
-    def _fit_problem(self, log_params: np.ndarray) -> str:
+    def _fit_problem(self, log_params: np.ndarray, *data) -> str:
         """Why the fit cannot be used ("" when it can): no convergence, a non-finite
         likelihood or estimate, or parameters at the boundary (the MLE does not exist)."""
         if not np.isfinite(self.log_likelihood_) or not np.isfinite(log_params).all():
             return "the likelihood or an estimate is not finite"
+        problem = self._identification_problem(log_params, *data)
+        if problem:
+            return problem
         at_edge = [n for n, z in zip(self.param_names, log_params, strict=True)
                    if abs(z) > self.boundary_log]  # fmt: skip
         if at_edge:
@@ -117,6 +163,11 @@ class MLEModel(BaseEstimator):
                     "data do not identify the model")  # fmt: skip
         if not self.converged_:
             return f"the optimiser did not converge ({self.message_})"
+        return ""
+
+    def _identification_problem(self, log_params: np.ndarray, *data) -> str:
+        """A model's own check that the data identify it ("" when they do); checked before
+        the generic boundary and convergence rules so that its reason is the one given."""
         return ""
 
     def _check_fitted(self) -> None:

@@ -56,14 +56,48 @@ def write_json(path: str | os.PathLike, obj: Any) -> Path:
     )
 
 
-def write_frame(path: str | os.PathLike, frame, *, index: bool = True) -> Path:
-    """Write a DataFrame as .parquet or .csv (by suffix), atomically."""
+#: Rows of an Excel sheet, the header's included.
+EXCEL_ROWS = 1_048_576
+
+
+def write_frame(
+    path: str | os.PathLike, frame, *, index: bool = True, for_excel: bool = False,
+    sheet: str = "data",
+) -> Path:
+    """Write a DataFrame as .parquet or .csv (by suffix), atomically.
+
+    ``for_excel=True`` (a file a manager opens in Excel): CSV as UTF-8 with a byte-order mark
+    (without it Excel shows 合计 and 客户编号 garbled), and .xlsx too (one sheet, control
+    characters such as a NUL byte shown as U+FFFD: a sheet cannot store them), named ``sheet``."""
     suffix = Path(path).suffix.lower()
     if suffix == ".parquet":
         return atomic_write(path, lambda p: frame.to_parquet(p, index=index))
     if suffix == ".csv":
-        return atomic_write(path, lambda p: frame.to_csv(p, index=index))
-    raise ValueError(f"output file {path}: unsupported suffix {suffix!r}; use .parquet or .csv")
+        encoding = "utf-8-sig" if for_excel else "utf-8"
+        return atomic_write(path, lambda p: frame.to_csv(p, index=index, encoding=encoding))
+    if suffix == ".xlsx" and for_excel:
+        return atomic_write(path, lambda p: _write_sheet(p, frame, index, sheet))
+    allowed = ".parquet, .csv or .xlsx" if for_excel else ".parquet or .csv"
+    raise ValueError(f"output file {path}: unsupported suffix {suffix!r}; use {allowed}")
+
+
+def _write_sheet(path: Path, frame, index: bool, sheet: str) -> None:
+    import pandas as pd
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    if len(frame) >= EXCEL_ROWS:
+        raise ValueError(
+            f"{path.name}: {len(frame):,} rows do not fit an Excel sheet ({EXCEL_ROWS - 1:,} rows "
+            "at most). Fix: write .csv or .parquet"
+        )
+    frame = frame.copy()
+    for col in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[col].dtype):
+            frame[col] = frame[col].map(
+                lambda x: ILLEGAL_CHARACTERS_RE.sub("\ufffd", x) if isinstance(x, str) else x
+            )
+    with pd.ExcelWriter(path, engine="openpyxl") as xw:
+        frame.to_excel(xw, sheet_name=sheet, index=index)
 
 
 def _json_default(obj: Any):

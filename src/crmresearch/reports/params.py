@@ -442,9 +442,7 @@ def _check_customers(params: dict[str, Any], label: str) -> None:
 def _existing_file(kind: str, value: str, fix: str, label: str, base_dir) -> str:
     """The absolute path of a file parameter (relative to ``base_dir``, else the working
     folder); a missing file raises naming where it was looked for and ``fix``."""
-    path = Path(value).expanduser()
-    if not path.is_absolute():
-        path = Path(base_dir or os.getcwd()) / path
+    path = Path(_absolute(value, base_dir))
     if not path.is_file():
         raise DataError(
             f"report {label}: {kind} file {value} not found (looked at {path}); {fix}"
@@ -493,7 +491,7 @@ def check_settings(params: dict[str, Any], label: str) -> None:
 
     check_fonts(str(params.get("language", "en")))  # a Chinese report needs a CJK font
     currency = params.get("currency")
-    if currency is not None and not (0 <= len(str(currency)) <= 8):
+    if currency is not None and len(str(currency)) > 8:
         raise ValueError(
             f"report {label}: currency = {currency!r}: give a symbol such as $, ¥, € "
             '(or "" for the one the amounts carry)'
